@@ -1,0 +1,349 @@
+//! COCO detection JSON (`instances_*.json`): reader and writer.
+//!
+//! Read: `categories` sorted by `id` give the class indices 0..K (so ids 1, 3, 7 become labels
+//! 0, 1, 2); `images` keep file order; each annotation's `bbox` [x, y, w, h] becomes
+//! (x, y, x + w, y + h), computed in f64 and then rounded to f32. `iscrowd = 1` annotations are
+//! skipped with a warning (our data has no "ignore" flag). Fields we do not use (`area`,
+//! `segmentation`, `info`, ...) are ignored.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Annotated, DataError, Dataset, RawBox, SkipReason, Warning, read_text, validate_boxes,
+};
+
+#[derive(Deserialize, Serialize)]
+struct CocoFile {
+    images: Vec<CocoImage>,
+    #[serde(default)]
+    annotations: Vec<CocoAnnotation>,
+    categories: Vec<CocoCategory>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct CocoImage {
+    id: u64,
+    file_name: String,
+    width: u32,
+    height: u32,
+}
+
+#[derive(Deserialize, Serialize)]
+struct CocoAnnotation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    image_id: u64,
+    category_id: u64,
+    bbox: [f64; 4],
+    #[serde(default)]
+    iscrowd: u8,
+    /// Written for other tools (w * h); ignored when reading.
+    #[serde(default, skip_deserializing)]
+    area: f64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct CocoCategory {
+    id: u64,
+    name: String,
+}
+
+/// Parses COCO detection JSON; `file` only labels errors and warnings.
+/// Errors: broken JSON (with line/column), duplicate image or category ids, an annotation with
+/// an unknown `image_id` or `category_id`, non-finite boxes, empty image sizes.
+pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), DataError> {
+    let coco: CocoFile = serde_json::from_str(json).map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        let full = e.to_string();
+        let suffix = format!(" at line {line} column {column}");
+        DataError::Json {
+            file: file.to_string(),
+            line,
+            column,
+            msg: full.strip_suffix(&suffix).unwrap_or(&full).to_string(),
+        }
+    })?;
+
+    let mut categories: Vec<&CocoCategory> = coco.categories.iter().collect();
+    categories.sort_by_key(|c| c.id);
+    let mut label_of = HashMap::new();
+    for (label, c) in categories.iter().enumerate() {
+        if label_of.insert(c.id, label).is_some() {
+            return Err(DataError::DuplicateId {
+                file: file.to_string(),
+                what: "category",
+                id: c.id,
+            });
+        }
+    }
+
+    let mut index_of = HashMap::new();
+    for (i, img) in coco.images.iter().enumerate() {
+        if index_of.insert(img.id, i).is_some() {
+            return Err(DataError::DuplicateId {
+                file: file.to_string(),
+                what: "image",
+                id: img.id,
+            });
+        }
+    }
+
+    let mut warnings = Vec::new();
+    let mut raw: Vec<Vec<RawBox>> = coco.images.iter().map(|_| Vec::new()).collect();
+    for (n, ann) in coco.annotations.iter().enumerate() {
+        let origin = match ann.id {
+            Some(id) => format!("annotation id {id}"),
+            None => format!("annotation #{n}"),
+        };
+        let Some(&image) = index_of.get(&ann.image_id) else {
+            return Err(DataError::UnknownImage {
+                file: file.to_string(),
+                annotation: origin,
+                image_id: ann.image_id,
+            });
+        };
+        let Some(&label) = label_of.get(&ann.category_id) else {
+            return Err(DataError::UnknownCategory {
+                file: file.to_string(),
+                annotation: origin,
+                category_id: ann.category_id,
+            });
+        };
+        let [x, y, w, h] = ann.bbox;
+        let bbox = [x as f32, y as f32, (x + w) as f32, (y + h) as f32];
+        if ann.iscrowd != 0 {
+            warnings.push(Warning::Skipped {
+                image: coco.images[image].file_name.clone(),
+                origin,
+                bbox,
+                reason: SkipReason::Crowd,
+            });
+            continue;
+        }
+        raw[image].push(RawBox {
+            bbox,
+            label,
+            origin,
+        });
+    }
+
+    let items = coco
+        .images
+        .iter()
+        .zip(raw)
+        .map(|(img, raw)| validate_boxes(&img.file_name, img.width, img.height, raw, &mut warnings))
+        .collect::<Result<Vec<Annotated>, _>>()?;
+    let classes = categories.iter().map(|c| c.name.clone()).collect();
+    Ok((Dataset { classes, items }, warnings))
+}
+
+/// Reads a COCO JSON file (thin wrapper over [`parse_coco`]).
+pub fn read_coco_file(path: &Path) -> Result<(Dataset, Vec<Warning>), DataError> {
+    parse_coco(&read_text(path)?, &path.display().to_string())
+}
+
+/// Writes COCO detection JSON: category id = label + 1, image id = index + 1, annotation ids
+/// 1.. in order, bbox = [x1, y1, x2 - x1, y2 - y1] computed in f64 (exact for f32 inputs of
+/// similar magnitude), so [`parse_coco`] gives back the same f32 boxes.
+/// Errors on label/box count mismatch, labels outside `classes`, non-finite boxes.
+pub fn to_coco_json(data: &Dataset) -> Result<String, DataError> {
+    let mut coco = CocoFile {
+        images: Vec::with_capacity(data.items.len()),
+        annotations: Vec::new(),
+        categories: (0..)
+            .zip(&data.classes)
+            .map(|(i, name)| CocoCategory {
+                id: i + 1,
+                name: name.clone(),
+            })
+            .collect(),
+    };
+    for (image_id, item) in (1..).zip(&data.items) {
+        item.check(data.classes.len())?;
+        coco.images.push(CocoImage {
+            id: image_id,
+            file_name: item.image.clone(),
+            width: item.width,
+            height: item.height,
+        });
+        for (b, &label) in item.boxes.iter().zip(&item.labels) {
+            let [x1, y1, x2, y2] = b.map(f64::from);
+            coco.annotations.push(CocoAnnotation {
+                id: Some(coco.annotations.len() as u64 + 1),
+                image_id,
+                category_id: label as u64 + 1,
+                bbox: [x1, y1, x2 - x1, y2 - y1],
+                iscrowd: 0,
+                area: (x2 - x1) * (y2 - y1),
+            });
+        }
+    }
+    serde_json::to_string(&coco).map_err(|e| DataError::Json {
+        file: "<COCO output>".to_string(),
+        line: e.line(),
+        column: e.column(),
+        msg: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{
+      "info": {"year": 2017},
+      "images": [
+        {"id": 42, "file_name": "a.jpg", "width": 100, "height": 80, "license": 1},
+        {"id": 7, "file_name": "b.jpg", "width": 50, "height": 50}
+      ],
+      "annotations": [
+        {"id": 1, "image_id": 42, "category_id": 18, "bbox": [10, 20, 30, 40], "area": 1200, "iscrowd": 0},
+        {"id": 2, "image_id": 42, "category_id": 3, "bbox": [90.5, 70, 20, 20], "iscrowd": 0},
+        {"id": 3, "image_id": 42, "category_id": 3, "bbox": [0, 0, 5, 5], "iscrowd": 1}
+      ],
+      "categories": [
+        {"id": 18, "name": "dog", "supercategory": "animal"},
+        {"id": 3, "name": "car"}
+      ]
+    }"#;
+
+    #[test]
+    fn reads_categories_in_id_order_and_converts_boxes() {
+        let (ds, warnings) = parse_coco(SAMPLE, "inst.json").unwrap();
+        // ids sorted: 3 (car) -> 0, 18 (dog) -> 1.
+        assert_eq!(ds.classes, vec!["car", "dog"]);
+        assert_eq!(ds.items.len(), 2);
+        let a = &ds.items[0];
+        assert_eq!((a.image.as_str(), a.width, a.height), ("a.jpg", 100, 80));
+        // [10, 20, 30, 40] -> (10, 20, 40, 60); [90.5, 70, 20, 20] -> (90.5, 70, 110.5, 90),
+        // clipped to the 100x80 image -> (90.5, 70, 100, 80).
+        assert_eq!(
+            a.boxes,
+            vec![[10.0, 20.0, 40.0, 60.0], [90.5, 70.0, 100.0, 80.0]]
+        );
+        assert_eq!(a.labels, vec![1, 0]);
+        assert!(ds.items[1].boxes.is_empty());
+        // Clipped (id 2), crowd skipped (id 3), b.jpg background. Crowd is reported while
+        // reading annotations, before per-image validation.
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            matches!(&warnings[0], Warning::Skipped { reason: SkipReason::Crowd, origin, .. } if origin == "annotation id 3")
+        );
+        assert!(
+            matches!(&warnings[1], Warning::Clipped { origin, .. } if origin == "annotation id 2")
+        );
+        assert_eq!(
+            warnings[2],
+            Warning::NoBoxes {
+                image: "b.jpg".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_ids_are_errors_naming_them() {
+        let bad_cat = SAMPLE.replace("\"category_id\": 18", "\"category_id\": 99");
+        let msg = parse_coco(&bad_cat, "inst.json").unwrap_err().to_string();
+        assert!(
+            msg.contains("inst.json") && msg.contains("annotation id 1") && msg.contains("99"),
+            "{msg}"
+        );
+
+        let bad_img = SAMPLE.replace(
+            "\"image_id\": 42, \"category_id\": 18",
+            "\"image_id\": 5, \"category_id\": 18",
+        );
+        let err = parse_coco(&bad_img, "inst.json").unwrap_err();
+        assert!(
+            matches!(err, DataError::UnknownImage { image_id: 5, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_are_errors() {
+        let dup = SAMPLE.replace("\"id\": 7,", "\"id\": 42,");
+        let err = parse_coco(&dup, "inst.json").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::DuplicateId {
+                    what: "image",
+                    id: 42,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn broken_json_reports_line_and_column() {
+        // Line 3 is `  "images": [}`: the `}` is the 14th character.
+        let broken = "{\n  \"categories\": [],\n  \"images\": [}\n";
+        let err = parse_coco(broken, "broken.json").unwrap_err();
+        match &err {
+            DataError::Json {
+                file, line, column, ..
+            } => {
+                assert_eq!((file.as_str(), *line, *column), ("broken.json", 3, 14));
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert!(err.to_string().contains("line 3, column 14"), "{err}");
+    }
+
+    #[test]
+    fn write_then_read_gives_same_dataset() {
+        // Fractional coordinates whose width is not exact in f32 arithmetic (0.3 - 0.1).
+        let ds = Dataset {
+            classes: vec!["cat".into(), "dog".into()],
+            items: vec![
+                Annotated {
+                    image: "x.png".into(),
+                    width: 640,
+                    height: 480,
+                    boxes: vec![[0.1, 0.2, 0.3, 479.9], [12.345, 67.89, 639.99, 100.01]],
+                    labels: vec![1, 0],
+                },
+                Annotated {
+                    image: "empty.png".into(),
+                    width: 10,
+                    height: 20,
+                    boxes: vec![],
+                    labels: vec![],
+                },
+            ],
+        };
+        let json = to_coco_json(&ds).unwrap();
+        let (back, warnings) = parse_coco(&json, "out.json").unwrap();
+        assert_eq!(back, ds);
+        assert_eq!(
+            warnings,
+            vec![Warning::NoBoxes {
+                image: "empty.png".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn writer_rejects_label_outside_classes() {
+        let ds = Dataset {
+            classes: vec!["cat".into()],
+            items: vec![Annotated {
+                image: "x.png".into(),
+                width: 10,
+                height: 10,
+                boxes: vec![[0.0, 0.0, 1.0, 1.0]],
+                labels: vec![1],
+            }],
+        };
+        assert!(matches!(
+            to_coco_json(&ds),
+            Err(DataError::LabelOutOfRange { label: 1, .. })
+        ));
+    }
+}

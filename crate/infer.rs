@@ -1,0 +1,139 @@
+//! Inference: forward, one async read, and post-processing on the host (score threshold,
+//! per-class NMS, top-k), with boxes mapped back to source-image pixels.
+
+use burn::module::Module;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Tensor, Transaction};
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::boxes::BBox;
+use crate::boxes::coder::DeltaCoder;
+use crate::boxes::nms::batched_nms;
+use crate::data::transform::Letterbox;
+use crate::error::Result;
+use crate::eval::Detection;
+use crate::model::LibraRcnn;
+use crate::model::rpn::{ProposalParams, proposals};
+use crate::train::batch::image_tensor;
+
+/// A detection in source-image pixels, named.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct NamedDetection {
+    pub bbox: BBox,
+    pub score: f32,
+    pub label: usize,
+    pub class: String,
+}
+
+/// Per-class decoding and NMS of one image's RoI outputs. `probs`: [r, k + 1] row-major
+/// (background last), `deltas`: [r, 4k]. Boxes are in network-input pixels.
+pub fn postprocess(model: &LibraRcnn, rois: &[BBox], probs: &[f32], deltas: &[f32]) -> Vec<Detection> {
+    let cfg = &model.config;
+    let k = cfg.num_classes();
+    let s = cfg.input_size as f32;
+    let coder = DeltaCoder::rcnn();
+    let (mut boxes, mut scores, mut labels) = (vec![], vec![], vec![]);
+    for (r, roi) in rois.iter().enumerate() {
+        for c in 0..k {
+            let p = probs[r * (k + 1) + c];
+            if p < cfg.test.score_thr || !p.is_finite() {
+                continue;
+            }
+            let d = &deltas[r * 4 * k + 4 * c..r * 4 * k + 4 * c + 4];
+            let b = coder.decode(roi, &[d[0], d[1], d[2], d[3]], Some((s, s)));
+            if b[2] > b[0] && b[3] > b[1] {
+                boxes.push(b);
+                scores.push(p);
+                labels.push(c);
+            }
+        }
+    }
+    batched_nms(&boxes, &scores, &labels, cfg.test.nms_iou)
+        .into_iter()
+        .take(cfg.test.max_per_image)
+        .map(|i| Detection { bbox: boxes[i], score: scores[i], label: labels[i] })
+        .collect()
+}
+
+/// Detections for a batch `images`: [b, 3, s, s], in network-input pixels.
+pub async fn detect_batch(model: &LibraRcnn, images: Tensor<4>) -> Result<Vec<Vec<Detection>>> {
+    let cfg = &model.config;
+    let b = images.dims()[0];
+    let s = cfg.input_size as f32;
+    let feats = model.features(images, false).levels;
+    let host = model.rpn_to_host(&model.rpn_forward(&feats)).await?;
+    let (anchors, counts) = model.anchors();
+    let n = host.anchors_per_image;
+    let params = ProposalParams {
+        pre_nms: cfg.rpn.pre_nms_test,
+        post_nms: cfg.rpn.post_nms_test,
+        nms_iou: cfg.rpn.nms_iou,
+        image: (s, s),
+    };
+    let per_image: Vec<Vec<BBox>> = (0..b)
+        .map(|i| {
+            let sc = &host.scores[i * n..(i + 1) * n];
+            let de = &host.deltas[i * n * 4..(i + 1) * n * 4];
+            proposals(sc, de, &anchors, &counts, params).into_iter().map(|(bx, _)| bx).collect()
+        })
+        .collect();
+    let rois: Vec<(usize, BBox)> = per_image.iter().enumerate().flat_map(|(i, v)| v.iter().map(move |bx| (i, *bx))).collect();
+    if rois.is_empty() {
+        return Ok(vec![Vec::new(); b]);
+    }
+    let (logits, deltas) = model.roi_forward(&feats, &rois);
+    let data = Transaction::default().register(softmax(logits, 1)).register(deltas).execute_async().await?;
+    let probs: Vec<f32> = data[0].try_to_vec()?;
+    let deltas: Vec<f32> = data[1].try_to_vec()?;
+    let k = cfg.num_classes();
+    let mut out = Vec::with_capacity(b);
+    let mut start = 0;
+    for boxes in &per_image {
+        let end = start + boxes.len();
+        out.push(postprocess(model, boxes, &probs[start * (k + 1)..end * (k + 1)], &deltas[start * 4 * k..end * 4 * k]));
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Detects objects in one image of any size; boxes in the image's own pixels.
+pub async fn detect(model: &LibraRcnn, image: &RgbImage) -> Result<Vec<NamedDetection>> {
+    let s = model.config.input_size as u32;
+    let lb = Letterbox::fit(image.width(), image.height(), s, s)?;
+    let device = model.devices().into_iter().next().expect("model has a device");
+    let input = image_tensor(&lb.apply_image(image), &device);
+    let dets = detect_batch(model, input).await?.remove(0);
+    Ok(dets
+        .into_iter()
+        .map(|d| NamedDetection {
+            bbox: lb.unmap_box(d.bbox),
+            score: d.score,
+            label: d.label,
+            class: model.config.classes[d.label].clone(),
+        })
+        .collect())
+}
+
+/// COCO-style AP of `model` on letterboxed samples (boxes in input pixels), `batch` at a time.
+pub async fn evaluate_samples(model: &LibraRcnn, samples: &[crate::train::TrainSample], batch: usize) -> Result<crate::eval::ApReport> {
+    let device = model.devices().into_iter().next().expect("model has a device");
+    let mut dets = Vec::with_capacity(samples.len());
+    for chunk in samples.chunks(batch.max(1)) {
+        let (images, _) = crate::train::batch::to_tensors(chunk, false, 0, &device);
+        dets.extend(detect_batch(model, images).await?);
+    }
+    let s = model.config.input_size as u32;
+    let gts: Vec<crate::data::Annotated> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, t)| crate::data::Annotated {
+            image: i.to_string(),
+            width: s,
+            height: s,
+            boxes: t.target.boxes.clone(),
+            labels: t.target.labels.clone(),
+        })
+        .collect();
+    crate::eval::evaluate(&dets, &gts, model.config.num_classes()).map_err(|e| crate::Error::Io(format!("evaluation: {e}")))
+}

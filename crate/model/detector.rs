@@ -1,0 +1,127 @@
+//! Libra R-CNN: the module and its feature path; training losses live in `train::step`,
+//! post-processing in `infer`.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, Transaction};
+
+use super::backbone::Backbone;
+use super::bbox_head::BboxHead;
+use super::bfp::{Bfp, BfpTrace};
+use super::fpn::Fpn;
+use super::roi_align::roi_align;
+use super::rpn::{RpnHead, RpnOutput};
+use crate::boxes::BBox;
+use crate::boxes::anchors::AnchorGenerator;
+use crate::config::{BackboneConfig, DetectorConfig};
+use crate::error::Result;
+
+/// Strides of P2..P6.
+pub const STRIDES: [f32; 5] = [4.0, 8.0, 16.0, 32.0, 64.0];
+/// RoIs are pooled from P2..P5 only.
+pub const ROI_LEVELS: usize = 4;
+
+#[derive(Module, Debug)]
+pub struct LibraRcnn {
+    pub backbone: Backbone,
+    pub fpn: Fpn,
+    pub bfp: Option<Bfp>,
+    pub rpn: RpnHead,
+    pub bbox_head: BboxHead,
+    #[module(skip)]
+    pub config: DetectorConfig,
+}
+
+/// Everything the pyramid view draws: P2..P6 of the FPN, the BFP's maps, and the balanced levels.
+pub struct Features {
+    /// Levels fed to the heads (after BFP when it is on): [b, c, h_l, w_l].
+    pub levels: Vec<Tensor<4>>,
+    /// FPN output before BFP (only kept when traced).
+    pub fpn: Option<Vec<Tensor<4>>>,
+    pub bfp: Option<BfpTrace>,
+}
+
+/// Host copies of the RPN outputs of a batch.
+pub struct RpnHost {
+    /// Logits, [b * n] row-major.
+    pub scores: Vec<f32>,
+    /// Deltas, [b * n * 4] row-major.
+    pub deltas: Vec<f32>,
+    pub anchors_per_image: usize,
+}
+
+impl LibraRcnn {
+    pub fn new(config: &DetectorConfig, device: &Device) -> Result<Self> {
+        config.validate()?;
+        let c = config.fpn_channels;
+        let backbone = Backbone::new(&config.backbone, device);
+        let backbone = match (backbone, &config.backbone) {
+            (Backbone::MobileNetV2(m), BackboneConfig::MobileNetV2 { frozen_stages, .. }) => {
+                Backbone::MobileNetV2(m.freeze_stages(*frozen_stages))
+            }
+            (b, _) => b,
+        };
+        let pool = config.roi.pool_size;
+        Ok(Self {
+            backbone,
+            fpn: Fpn::new(Backbone::out_channels(&config.backbone), c, device),
+            bfp: config.neck.bfp.then(|| Bfp::new(&config.neck, c, device)),
+            rpn: RpnHead::new(c, config.rpn.anchor_ratios.len(), device),
+            bbox_head: BboxHead::new(c * pool * pool, config.roi.fc_dim, config.num_classes(), device),
+            config: config.clone(),
+        })
+    }
+
+    /// Feature-map sides (h, w) of P2..P6 for the configured input size.
+    pub fn level_sizes(&self) -> Vec<(usize, usize)> {
+        let s = self.config.input_size;
+        STRIDES.iter().map(|st| (s / *st as usize, s / *st as usize)).collect()
+    }
+
+    /// All anchors (P2..P6 concatenated, layout of `RpnOutput`) and the count per level.
+    pub fn anchors(&self) -> (Vec<BBox>, Vec<usize>) {
+        let generator = AnchorGenerator {
+            strides: STRIDES.to_vec(),
+            ratios: self.config.rpn.anchor_ratios.clone(),
+            scale: self.config.rpn.anchor_scale,
+        };
+        let per_level = generator.all_anchors(&self.level_sizes());
+        let counts = per_level.iter().map(Vec::len).collect();
+        (per_level.concat(), counts)
+    }
+
+    /// `images`: [b, 3, s, s] ImageNet-normalised -> pyramid levels (and traces when `trace`).
+    pub fn features(&self, images: Tensor<4>, trace: bool) -> Features {
+        let p = self.fpn.forward(self.backbone.forward(images));
+        match &self.bfp {
+            None => Features { fpn: None, bfp: None, levels: p },
+            Some(bfp) => {
+                let fpn = trace.then(|| p.clone());
+                let (levels, t) = bfp.forward_traced(p);
+                Features { levels, fpn, bfp: trace.then_some(t) }
+            }
+        }
+    }
+
+    pub fn rpn_forward(&self, levels: &[Tensor<4>]) -> RpnOutput {
+        self.rpn.forward(levels)
+    }
+
+    /// Reads the RPN outputs to the host (async: safe on WebGPU).
+    pub async fn rpn_to_host(&self, out: &RpnOutput) -> Result<RpnHost> {
+        let [_, n] = out.cls.dims();
+        let data = Transaction::default()
+            .register(out.cls.clone().detach())
+            .register(out.reg.clone().detach())
+            .execute_async()
+            .await?;
+        Ok(RpnHost { scores: data[0].try_to_vec()?, deltas: data[1].try_to_vec()?, anchors_per_image: n })
+    }
+
+    /// RoIAlign + box head. `rois`: (batch index, box in input pixels), non-empty.
+    /// Returns class logits [r, classes + 1] and deltas [r, classes * 4].
+    pub fn roi_forward(&self, levels: &[Tensor<4>], rois: &[(usize, BBox)]) -> (Tensor<2>, Tensor<2>) {
+        let r = &self.config.roi;
+        let pooled = roi_align(&levels[..ROI_LEVELS], &STRIDES[..ROI_LEVELS], rois, r.pool_size, r.sampling_ratio);
+        self.bbox_head.forward(pooled)
+    }
+}

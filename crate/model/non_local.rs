@@ -1,0 +1,99 @@
+//! Embedded-Gaussian non-local block (Wang et al. 2018) as BFP's refine step.
+//!
+//! `A = softmax_j(theta(x_i) . phi(x_j))` with no 1/sqrt(C) scale, `y = A g(x)`,
+//! `out = x + W_out(y)`; theta, phi, g, W_out are 1x1 convs with bias (reduction 1).
+
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
+
+use super::layers::conv;
+
+#[derive(Module, Debug)]
+pub struct NonLocal {
+    pub theta: Conv2d,
+    pub phi: Conv2d,
+    pub g: Conv2d,
+    pub out: Conv2d,
+}
+
+impl NonLocal {
+    /// Xavier-uniform on every conv, as the reference BFP ends up (so not identity at step 0).
+    pub fn new(channels: usize, device: &Device) -> Self {
+        let c = |d: &Device| conv(channels, channels, 1, 1, true, d);
+        Self { theta: c(device), phi: c(device), g: c(device), out: c(device) }
+    }
+
+    /// Attention `A`: [b, hw, hw] for `x`: [b, c, h, w] (row i attends over all j).
+    pub fn attention(&self, x: Tensor<4>) -> Tensor<3> {
+        let [b, c, h, w] = x.dims();
+        let theta = self.theta.forward(x.clone()).reshape([b, c, h * w]).swap_dims(1, 2);
+        let phi = self.phi.forward(x).reshape([b, c, h * w]);
+        softmax(theta.matmul(phi), 2)
+    }
+
+    /// `x`: [b, c, h, w] -> same shape.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, c, h, w] = x.dims();
+        let a = self.attention(x.clone());
+        let g = self.g.forward(x.clone()).reshape([b, c, h * w]).swap_dims(1, 2);
+        let y = a.matmul(g).swap_dims(1, 2).reshape([b, c, h, w]);
+        x + self.out.forward(y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Tensor, TensorData};
+
+    use super::*;
+    use crate::testing::{assert_close, device, read};
+
+    /// 1x1 conv as a host matrix product: w [co, ci] (row-major), b [co], x [ci, n] -> [co, n].
+    fn conv1x1(w: &[f32], b: &[f32], x: &[f32], c: usize, n: usize) -> Vec<f32> {
+        (0..c * n).map(|k| b[k / n] + (0..c).map(|i| w[(k / n) * c + i] * x[i * n + k % n]).sum::<f32>()).collect()
+    }
+
+    #[test]
+    fn matches_plain_softmax_qkt_v() {
+        let dev = device();
+        let (c, h, w) = (3, 2, 3);
+        let n = h * w;
+        let block = NonLocal::new(c, &dev);
+        let xv: Vec<f32> = (0..c * n).map(|i| ((i as f32) * 0.7).sin()).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), [1, c, h, w]), &dev);
+        let got = read(block.forward(x));
+
+        let wb = |conv: &burn::nn::conv::Conv2d| (read(conv.weight.val()), read(conv.bias.as_ref().expect("bias").val()));
+        let (tw, tb) = wb(&block.theta);
+        let (pw, pb) = wb(&block.phi);
+        let (gw, gb) = wb(&block.g);
+        let (ow, ob) = wb(&block.out);
+        let (q, k, v) = (conv1x1(&tw, &tb, &xv, c, n), conv1x1(&pw, &pb, &xv, c, n), conv1x1(&gw, &gb, &xv, c, n));
+        // y[:, i] = sum_j softmax_j(q_i . k_j) v[:, j]
+        let mut y = vec![0.0; c * n];
+        for i in 0..n {
+            let logits: Vec<f32> = (0..n).map(|j| (0..c).map(|ch| q[ch * n + i] * k[ch * n + j]).sum()).collect();
+            let m = logits.iter().cloned().fold(f32::MIN, f32::max);
+            let e: Vec<f32> = logits.iter().map(|l| (l - m).exp()).collect();
+            let z: f32 = e.iter().sum();
+            for ch in 0..c {
+                y[ch * n + i] = (0..n).map(|j| e[j] / z * v[ch * n + j]).sum();
+            }
+        }
+        let out = conv1x1(&ow, &ob, &y, c, n);
+        let want: Vec<f32> = xv.iter().zip(&out).map(|(a, b)| a + b).collect();
+        assert_close(&got, &want, 1e-4);
+    }
+
+    #[test]
+    fn attention_rows_sum_to_one() {
+        let dev = device();
+        let block = NonLocal::new(4, &dev);
+        let x = Tensor::<4>::random([2, 4, 3, 5], burn::tensor::Distribution::Normal(0.0, 1.0), &dev);
+        let a = block.attention(x);
+        assert_eq!(a.dims(), [2, 15, 15]);
+        assert_close(&read(a.sum_dim(2).reshape([30])), &[1.0; 30], 1e-4);
+    }
+}

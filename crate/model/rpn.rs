@@ -1,0 +1,103 @@
+//! Region Proposal Network: the head (device) and proposal generation (host).
+
+use burn::module::{Module, Param};
+use burn::nn::conv::Conv2d;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use super::layers::conv;
+use crate::boxes::BBox;
+use crate::boxes::coder::DeltaCoder;
+use crate::boxes::nms::{batched_nms, top_k_indices};
+
+/// Shared 3x3 conv, then per-anchor objectness and box deltas on every level.
+#[derive(Module, Debug)]
+pub struct RpnHead {
+    pub conv: Conv2d,
+    pub cls: Conv2d,
+    pub reg: Conv2d,
+}
+
+/// RPN outputs over all levels, anchor index `n = level_offset + (y * w + x) * A + a`.
+pub struct RpnOutput {
+    /// Objectness logits: [b, n].
+    pub cls: Tensor<2>,
+    /// Box deltas: [b, n, 4].
+    pub reg: Tensor<3>,
+}
+
+fn normal_init(mut c: Conv2d, std: f64, device: &Device) -> Conv2d {
+    let dims = c.weight.dims();
+    c.weight = Param::from_tensor(Tensor::random(dims, burn::tensor::Distribution::Normal(0.0, std), device));
+    c.bias = c.bias.map(|b| Param::from_tensor(Tensor::zeros(b.dims(), device)));
+    c
+}
+
+impl RpnHead {
+    /// Weights drawn from N(0, 0.01), biases zero (mmdetection's RPN init).
+    pub fn new(channels: usize, num_anchors: usize, device: &Device) -> Self {
+        Self {
+            conv: normal_init(conv(channels, channels, 3, 1, false, device), 0.01, device),
+            cls: normal_init(conv(channels, num_anchors, 1, 1, false, device), 0.01, device),
+            reg: normal_init(conv(channels, num_anchors * 4, 1, 1, false, device), 0.01, device),
+        }
+    }
+
+    /// `feats`: P2..P6, [b, c, h_l, w_l] each.
+    pub fn forward(&self, feats: &[Tensor<4>]) -> RpnOutput {
+        let mut cls = Vec::new();
+        let mut reg = Vec::new();
+        for f in feats {
+            let [b, _, h, w] = f.dims();
+            let t = relu(self.conv.forward(f.clone()));
+            let a = self.cls.weight.dims()[0];
+            cls.push(self.cls.forward(t.clone()).permute([0, 2, 3, 1]).reshape([b, h * w * a]));
+            reg.push(self.reg.forward(t).permute([0, 2, 3, 1]).reshape([b, h * w * a, 4]));
+        }
+        RpnOutput { cls: Tensor::cat(cls, 1), reg: Tensor::cat(reg, 1) }
+    }
+}
+
+/// Proposal settings for one pass.
+#[derive(Clone, Copy, Debug)]
+pub struct ProposalParams {
+    pub pre_nms: usize,
+    pub post_nms: usize,
+    pub nms_iou: f32,
+    /// Image (network input) width and height, for clipping.
+    pub image: (f32, f32),
+}
+
+/// Proposals of one image from its RPN outputs, as mmdetection v2's `RPNHead`: per level the
+/// `pre_nms` best anchors are decoded and clipped, empty boxes dropped, NMS run per level,
+/// and the `post_nms` best kept overall. `scores`: [n] logits, `deltas`: [n * 4],
+/// `level_counts`: anchors per level. Returns boxes with their objectness probability.
+pub fn proposals(
+    scores: &[f32],
+    deltas: &[f32],
+    anchors: &[BBox],
+    level_counts: &[usize],
+    p: ProposalParams,
+) -> Vec<(BBox, f32)> {
+    let coder = DeltaCoder::rpn();
+    let mut boxes = Vec::new();
+    let mut probs = Vec::new();
+    let mut levels = Vec::new();
+    let mut start = 0;
+    for (lvl, &count) in level_counts.iter().enumerate() {
+        let s = &scores[start..start + count];
+        for i in top_k_indices(s, p.pre_nms) {
+            let n = start + i;
+            let d = [deltas[4 * n], deltas[4 * n + 1], deltas[4 * n + 2], deltas[4 * n + 3]];
+            let b = coder.decode(&anchors[n], &d, Some(p.image));
+            if b[2] - b[0] > 0.0 && b[3] - b[1] > 0.0 {
+                boxes.push(b);
+                probs.push(1.0 / (1.0 + (-s[i]).exp()));
+                levels.push(lvl);
+            }
+        }
+        start += count;
+    }
+    let keep = batched_nms(&boxes, &probs, &levels, p.nms_iou);
+    keep.into_iter().take(p.post_nms).map(|k| (boxes[k], probs[k])).collect()
+}

@@ -1,0 +1,47 @@
+//! Checkpoints round-trip exactly, and bad files give clear errors.
+
+use burn::tensor::Device;
+use image::RgbImage;
+use libra_rcnn::checkpoint::{from_bytes, to_bytes};
+use libra_rcnn::config::DetectorConfig;
+use libra_rcnn::infer::detect;
+use libra_rcnn::model::LibraRcnn;
+
+fn model(dev: &Device) -> LibraRcnn {
+    let mut cfg = DetectorConfig::tiny(vec!["a".into(), "b".into()]);
+    cfg.test.score_thr = 0.0;
+    LibraRcnn::new(&cfg, dev).expect("model")
+}
+
+#[test]
+fn round_trip_gives_identical_detections() {
+    let dev = Device::flex();
+    let m = model(&dev);
+    let img = RgbImage::from_fn(80, 60, |x, y| image::Rgb([(x * 3) as u8, (y * 4) as u8, ((x + y) * 2) as u8]));
+    let a = pollster::block_on(detect(&m, &img)).expect("detect");
+    let back = from_bytes(&to_bytes(&m).expect("save"), &dev).expect("load");
+    let b = pollster::block_on(detect(&back, &img)).expect("detect");
+    assert!(!a.is_empty(), "score threshold 0 should give detections");
+    assert_eq!(a, b);
+    assert_eq!(back.config, m.config);
+}
+
+#[test]
+fn bad_files_are_reported() {
+    let dev = Device::flex();
+    let bytes = to_bytes(&model(&dev)).expect("save");
+    let err = |b: &[u8]| from_bytes(b, &dev).err().expect("must fail").to_string();
+    assert!(err(b"PNG not a model").contains("not a Libra R-CNN checkpoint"));
+    assert!(err(&bytes[..bytes.len() / 2]).contains("weights"));
+    // Same header, a model with more classes: shapes no longer fit.
+    let mut other = DetectorConfig::tiny(vec!["a".into(), "b".into(), "c".into()]);
+    other.test.score_thr = 0.0;
+    let json = serde_json::to_vec(&other).unwrap();
+    let old_len = u32::from_le_bytes(bytes[10..14].try_into().unwrap()) as usize;
+    let mut swapped = bytes[..10].to_vec();
+    swapped.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    swapped.extend_from_slice(&json);
+    swapped.extend_from_slice(&bytes[14 + old_len..]);
+    let msg = err(&swapped);
+    assert!(msg.contains("do not fit") || msg.contains("corrupt"), "{msg}");
+}
