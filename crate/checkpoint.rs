@@ -46,15 +46,7 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<LibraRcnn> {
     let mut model = LibraRcnn::new(&config, device)?;
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(pack.to_vec())));
     let res = model.load_from(&mut store).map_err(|e| Error::Weights(format!("corrupt weights: {e:?}")))?;
-    if !res.errors.is_empty() || !res.missing.is_empty() {
-        return Err(Error::Weights(format!(
-            "weights do not fit the model: {} errors (first: {:?}), {} missing (first: {:?})",
-            res.errors.len(),
-            res.errors.first(),
-            res.missing.len(),
-            res.missing.first().map(|m| &m.0)
-        )));
-    }
+    crate::weights::check_applied(res, "checkpoint weights")?;
     Ok(model.fork(device))
 }
 

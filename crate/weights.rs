@@ -41,10 +41,11 @@ pub fn torchvision_remap() -> Vec<(String, String)> {
     rules
 }
 
-fn check_applied(res: burn::store::ApplyResult, what: &str) -> Result<()> {
+/// Every tensor of the module must have been loaded, with the right shape.
+pub(crate) fn check_applied(res: burn::store::ApplyResult, what: &str) -> Result<()> {
     if !res.errors.is_empty() || !res.missing.is_empty() {
         return Err(Error::Weights(format!(
-            "{what} does not fit MobileNetV2: {} shape/type errors (first: {:?}), {} tensors missing (first: {:?})",
+            "{what} do not fit the model: {} shape/type errors (first: {:?}), {} tensors missing (first: {:?})",
             res.errors.len(),
             res.errors.first(),
             res.missing.len(),

@@ -4,6 +4,7 @@ pub mod backbone;
 pub mod bbox_head;
 pub mod bfp;
 pub mod detector;
+pub mod flops;
 pub mod fpn;
 pub mod layers;
 pub mod non_local;

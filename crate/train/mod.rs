@@ -76,9 +76,18 @@ impl TrainConfig {
         }
     }
 
-    /// Adam at 1e-3 with the same schedule shape: converges fastest on small data.
+    /// Adam at 2e-3, short warm-up, one x0.1 decay at 90%: converges fastest on small data
+    /// and short budgets.
     pub fn adam(steps: usize, batch_size: usize) -> Self {
-        Self { optimizer: Optimizer::Adam, lr: 1e-3, weight_decay: 0.0, warmup_ratio: 0.1, ..Self::sgd(steps, batch_size) }
+        Self {
+            optimizer: Optimizer::Adam,
+            lr: 2e-3,
+            weight_decay: 0.0,
+            warmup_steps: (steps / 20).min(200),
+            warmup_ratio: 0.1,
+            decay_steps: vec![steps * 9 / 10],
+            ..Self::sgd(steps, batch_size)
+        }
     }
 
     /// Learning rate at `step` (0-based).
@@ -217,4 +226,19 @@ pub async fn fit(trainer: &mut Trainer, samples: &[TrainSample], mut on_step: im
         on_step(&report);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_then_decays() {
+        // lr 1, warm-up 10 steps from 0.1: step 0 -> 0.1, step 5 -> 0.1 + 0.9 * 0.5 = 0.55;
+        // decays x0.1 at 20 and 30.
+        let c = TrainConfig { lr: 1.0, warmup_steps: 10, warmup_ratio: 0.1, decay_steps: vec![20, 30], decay: 0.1, ..TrainConfig::sgd(40, 2) };
+        for (step, want) in [(0, 0.1), (5, 0.55), (10, 1.0), (19, 1.0), (20, 0.1), (29, 0.1), (30, 0.01)] {
+            assert!((c.lr_at(step) - want).abs() < 1e-12, "step {step}: {} vs {want}", c.lr_at(step));
+        }
+    }
 }

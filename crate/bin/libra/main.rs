@@ -61,7 +61,7 @@ struct TrainArgs {
     batch: usize,
     #[arg(long, value_enum, default_value_t = Opt::Adam)]
     optimizer: Opt,
-    /// Learning rate (default: 1e-3 for Adam/AdamW, 0.02 * batch / 16 for SGD).
+    /// Learning rate (default: 2e-3 for Adam/AdamW, 0.02 * batch / 16 for SGD).
     #[arg(long)]
     lr: Option<f64>,
     #[arg(long, default_value_t = 0)]

@@ -1,0 +1,69 @@
+//! Analytic FLOP count of one forward pass (2 FLOPs per multiply-add; convs, FC layers and the
+//! non-local attention; element-wise work ignored), read from the model's own layer shapes.
+
+use burn::nn::conv::Conv2d;
+
+use super::LibraRcnn;
+use super::backbone::Backbone;
+use super::detector::STRIDES;
+
+/// FLOPs of `c` on an `h x w` input; returns them and the output side.
+fn conv(c: &Conv2d, h: usize, w: usize) -> (f64, usize, usize) {
+    let [co, ci_g, kh, kw] = c.weight.dims();
+    let (ho, wo) = (h.div_ceil(c.stride[0]), w.div_ceil(c.stride[1]));
+    (2.0 * (co * ci_g * kh * kw * ho * wo) as f64, ho, wo)
+}
+
+fn backbone(b: &Backbone, s: usize) -> f64 {
+    let mut total = 0.0;
+    let mut side = s;
+    let mut add = |c: &Conv2d, side: &mut usize| {
+        let (f, h, _) = conv(c, *side, *side);
+        total += f;
+        *side = h;
+    };
+    match b {
+        Backbone::MobileNetV2(m) => {
+            add(&m.stem.conv, &mut side);
+            for blk in &m.blocks {
+                if let Some(e) = &blk.expand {
+                    add(&e.conv, &mut side);
+                }
+                add(&blk.depthwise.conv, &mut side);
+                add(&blk.project, &mut side);
+            }
+            add(&m.last.conv, &mut side);
+        }
+        Backbone::Tiny(t) => {
+            for c in t.stem.iter().chain(&t.stages) {
+                add(&c.conv, &mut side);
+            }
+        }
+    }
+    total
+}
+
+/// Forward FLOPs of `model` on one image with `rois` RoIs in the second stage.
+pub fn forward_flops(model: &LibraRcnn, rois: usize) -> f64 {
+    let s = model.config.input_size;
+    let sides: Vec<usize> = STRIDES.iter().map(|st| s / *st as usize).collect();
+    let mut total = backbone(&model.backbone, s);
+    for (i, (l, o)) in model.fpn.lateral.iter().zip(&model.fpn.output).enumerate() {
+        total += conv(l, sides[i], sides[i]).0 + conv(o, sides[i], sides[i]).0;
+    }
+    if let Some(nl) = model.bfp.as_ref().and_then(|b| b.non_local()) {
+        let side = sides[model.config.neck.refine_level];
+        let (hw, c) = ((side * side) as f64, model.config.fpn_channels as f64);
+        total += [&nl.theta, &nl.phi, &nl.g, &nl.out].iter().map(|cv| conv(cv, side, side).0).sum::<f64>();
+        total += 2.0 * 2.0 * hw * hw * c;
+    }
+    for &side in &sides {
+        total += conv(&model.rpn.conv, side, side).0 + conv(&model.rpn.cls, side, side).0 + conv(&model.rpn.reg, side, side).0;
+    }
+    let h = &model.bbox_head;
+    let fc: f64 = [&h.fc1, &h.fc2, &h.cls, &h.reg].iter().map(|l| {
+        let [i, o] = l.weight.dims();
+        2.0 * (i * o) as f64
+    }).sum();
+    total + fc * rois as f64
+}
