@@ -137,3 +137,25 @@ pub async fn evaluate_samples(model: &LibraRcnn, samples: &[crate::train::TrainS
         .collect();
     crate::eval::evaluate(&dets, &gts, model.config.num_classes()).map_err(|e| crate::Error::Io(format!("evaluation: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DetectorConfig;
+    use crate::testing::device;
+
+    #[test]
+    fn postprocess_thresholds_decodes_and_suppresses_per_class() {
+        // Two classes (+ background). RoI 0: class 0 at 0.6, class 1 at 0.3; RoI 1 (almost the
+        // same box): class 0 at 0.5 (suppressed by RoI 0, IoU 0.9), class 1 at 0.01 (< 0.05).
+        // Zero deltas decode to the RoI itself.
+        let model = LibraRcnn::new(&DetectorConfig::tiny(vec!["a".into(), "b".into()]), &device()).unwrap();
+        let rois = [[10.0, 10.0, 30.0, 30.0], [10.0, 10.0, 30.0, 28.0]];
+        let probs = [0.6, 0.3, 0.1, 0.5, 0.01, 0.49];
+        let deltas = [0.0; 16];
+        let d = postprocess(&model, &rois, &probs, &deltas);
+        let got: Vec<(usize, f32)> = d.iter().map(|d| (d.label, d.score)).collect();
+        assert_eq!(got, vec![(0, 0.6), (1, 0.3)]);
+        assert!(d.iter().all(|d| d.bbox == rois[0]));
+    }
+}

@@ -101,3 +101,52 @@ pub fn proposals(
     let keep = batched_nms(&boxes, &probs, &levels, p.nms_iou);
     keep.into_iter().take(p.post_nms).map(|k| (boxes[k], probs[k])).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Tensor;
+
+    use super::*;
+    use crate::testing::{device, read};
+
+    #[test]
+    fn output_layout_matches_anchor_order() {
+        // Zero weights and bias a on anchor channel a: every logit equals its anchor index a,
+        // so position n = level_offset + (y * w + x) * A + a must read a; deltas read 4a + k.
+        let dev = device();
+        let mut head = RpnHead::new(2, 3, &dev);
+        head.cls.weight = Param::from_tensor(Tensor::zeros(head.cls.weight.dims(), &dev));
+        head.cls.bias = Some(Param::from_tensor(Tensor::from_floats([0.0, 1.0, 2.0], &dev)));
+        head.reg.weight = Param::from_tensor(Tensor::zeros(head.reg.weight.dims(), &dev));
+        head.reg.bias = Some(Param::from_tensor(Tensor::<1, burn::tensor::Int>::arange(0..12, &dev).float()));
+        let feats = vec![Tensor::ones([2, 2, 4, 3], &dev), Tensor::ones([2, 2, 2, 1], &dev)];
+        let out = head.forward(&feats);
+        assert_eq!(out.cls.dims(), [2, 4 * 3 * 3 + 2 * 3]);
+        let cls = read(out.cls);
+        let reg = read(out.reg);
+        for (n, v) in cls.iter().enumerate() {
+            assert_eq!(*v, (n % 3) as f32, "anchor {n}");
+        }
+        for (i, v) in reg.iter().enumerate() {
+            assert_eq!(*v, ((i / 4) % 3 * 4 + i % 4) as f32, "delta {i}");
+        }
+    }
+
+    #[test]
+    fn proposals_rank_decode_and_suppress() {
+        // Zero deltas decode to the anchors. Anchors 0 and 1 overlap with IoU 90 / 100 = 0.9 (> 0.7),
+        // so the weaker one goes; anchor 2 on level 1 is separate. Logit 0 -> probability 0.5.
+        let anchors = [[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 9.0], [20.0, 20.0, 30.0, 30.0]];
+        let scores = [2.0, 3.0, 0.0];
+        let deltas = [0.0; 12];
+        let p = ProposalParams { pre_nms: 10, post_nms: 10, nms_iou: 0.7, image: (40.0, 40.0) };
+        let got = proposals(&scores, &deltas, &anchors, &[2, 1], p);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, anchors[1]);
+        assert!((got[0].1 - 1.0 / (1.0 + (-3f32).exp())).abs() < 1e-6);
+        assert_eq!(got[1], (anchors[2], 0.5));
+        // pre_nms 1 per level keeps only each level's best before NMS; post_nms 1 the best overall.
+        let p = ProposalParams { pre_nms: 1, post_nms: 1, ..p };
+        assert_eq!(proposals(&scores, &deltas, &anchors, &[2, 1], p).len(), 1);
+    }
+}
