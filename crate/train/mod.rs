@@ -185,8 +185,8 @@ impl Trainer {
             .execute_async()
             .await?;
         let v = |i: usize| -> Result<f32> { Ok(data[i].try_to_vec::<f32>()?[0]) };
-        let losses = StepLosses { rpn_cls: v(0)?, rpn_reg: v(1)?, rcnn_cls: v(2)?, rcnn_reg: v(3)?, total: 0.0 };
-        let losses = StepLosses { total: losses.rpn_cls + losses.rpn_reg + losses.rcnn_cls + losses.rcnn_reg, ..losses };
+        let (rpn_cls, rpn_reg, rcnn_cls, rcnn_reg) = (v(0)?, v(1)?, v(2)?, v(3)?);
+        let losses = StepLosses { rpn_cls, rpn_reg, rcnn_cls, rcnn_reg, total: rpn_cls + rpn_reg + rcnn_cls + rcnn_reg };
         let lr = self.config.lr_at(self.step);
         let skipped = !losses.total.is_finite();
         if !skipped {
