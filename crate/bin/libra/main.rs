@@ -227,7 +227,7 @@ fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, lab
             break;
         }
         let r = pollster::block_on(evaluate_samples(&trainer.model.valid(), &data.val, 4))?;
-        bar.println(format!("{label} step {until}: AP50 {:.3}", r.ap50.unwrap_or(0.0)));
+        bar.suspend(|| eprintln!("{label} step {until}: AP50 {:.3}", r.ap50.unwrap_or(0.0)));
     }
     bar.finish();
     let model = trainer.model.valid();
