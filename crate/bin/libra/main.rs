@@ -61,7 +61,8 @@ struct TrainArgs {
     batch: usize,
     #[arg(long, value_enum, default_value_t = Opt::Adam)]
     optimizer: Opt,
-    /// Learning rate (default: 2e-3 for Adam/AdamW, 0.02 * batch / 16 for SGD).
+    /// Learning rate (default for Adam/AdamW: 2e-4 when fine-tuning the ImageNet backbone, 2e-3
+    /// from scratch; for SGD 0.02 * batch / 16).
     #[arg(long)]
     lr: Option<f64>,
     #[arg(long, default_value_t = 0)]
@@ -145,14 +146,18 @@ fn print_header() {
     println!("{:<16} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}", "", "AP", "AP50", "AP75", "APs", "APm", "APl");
 }
 
-fn train_config(a: &TrainArgs) -> TrainConfig {
+fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
     let mut t = match a.optimizer {
         Opt::Sgd => TrainConfig::sgd(a.steps, a.batch),
         Opt::Adam => TrainConfig::adam(a.steps, a.batch),
         Opt::Adamw => TrainConfig { optimizer: Optimizer::AdamW, weight_decay: 1e-4, ..TrainConfig::adam(a.steps, a.batch) },
     };
-    if let Some(lr) = a.lr {
-        t.lr = lr;
+    let pretrained = a.pretrained && matches!(cfg.backbone, BackboneConfig::MobileNetV2 { .. });
+    match a.lr {
+        Some(lr) => t.lr = lr,
+        // Measured on the browser preset, 200 steps: held-out AP50 0.46 at 2e-4 vs 0.10 at 2e-3.
+        None if pretrained && !matches!(a.optimizer, Opt::Sgd) => t.lr = 2e-4,
+        None => {}
     }
     t.seed = a.seed;
     t.trainable = Trainable::All;
@@ -195,7 +200,7 @@ fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
 /// Trains `cfg` on `data`, returning the trained (inference) model and its validation AP.
 fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, label: &str) -> Result<(LibraRcnn, ApReport)> {
     let model = build_model(cfg, a.pretrained, &dev.clone().autodiff())?;
-    let mut trainer = Trainer::new(model, train_config(a));
+    let mut trainer = Trainer::new(model, train_config(a, cfg));
     let bar = ProgressBar::new(a.steps as u64).with_style(
         ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}").expect("template"),
     );
