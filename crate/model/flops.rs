@@ -7,20 +7,20 @@ use super::LibraRcnn;
 use super::backbone::Backbone;
 use super::detector::STRIDES;
 
-/// FLOPs of `c` on an `h x w` input; returns them and the output side.
-fn conv(c: &Conv2d, h: usize, w: usize) -> (f64, usize, usize) {
+/// FLOPs of `c` on a square `side x side` input, and the output side.
+fn conv(c: &Conv2d, side: usize) -> (f64, usize) {
     let [co, ci_g, kh, kw] = c.weight.dims();
-    let (ho, wo) = (h.div_ceil(c.stride[0]), w.div_ceil(c.stride[1]));
-    (2.0 * (co * ci_g * kh * kw * ho * wo) as f64, ho, wo)
+    let out = side.div_ceil(c.stride[0]);
+    (2.0 * (co * ci_g * kh * kw * out * out) as f64, out)
 }
 
 fn backbone(b: &Backbone, s: usize) -> f64 {
     let mut total = 0.0;
     let mut side = s;
     let mut add = |c: &Conv2d, side: &mut usize| {
-        let (f, h, _) = conv(c, *side, *side);
+        let (f, out) = conv(c, *side);
         total += f;
-        *side = h;
+        *side = out;
     };
     match b {
         Backbone::MobileNetV2(m) => {
@@ -49,16 +49,16 @@ pub fn forward_flops(model: &LibraRcnn, rois: usize) -> f64 {
     let sides: Vec<usize> = STRIDES.iter().map(|st| s / *st as usize).collect();
     let mut total = backbone(&model.backbone, s);
     for (i, (l, o)) in model.fpn.lateral.iter().zip(&model.fpn.output).enumerate() {
-        total += conv(l, sides[i], sides[i]).0 + conv(o, sides[i], sides[i]).0;
+        total += conv(l, sides[i]).0 + conv(o, sides[i]).0;
     }
     if let Some(nl) = model.bfp.as_ref().and_then(|b| b.non_local()) {
         let side = sides[model.config.neck.refine_level];
         let (hw, c) = ((side * side) as f64, model.config.fpn_channels as f64);
-        total += [&nl.theta, &nl.phi, &nl.g, &nl.out].iter().map(|cv| conv(cv, side, side).0).sum::<f64>();
+        total += [&nl.theta, &nl.phi, &nl.g, &nl.out].iter().map(|cv| conv(cv, side).0).sum::<f64>();
         total += 2.0 * 2.0 * hw * hw * c;
     }
     for &side in &sides {
-        total += conv(&model.rpn.conv, side, side).0 + conv(&model.rpn.cls, side, side).0 + conv(&model.rpn.reg, side, side).0;
+        total += conv(&model.rpn.conv, side).0 + conv(&model.rpn.cls, side).0 + conv(&model.rpn.reg, side).0;
     }
     let h = &model.bbox_head;
     let fc: f64 = [&h.fc1, &h.fc2, &h.cls, &h.reg].iter().map(|l| {

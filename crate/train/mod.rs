@@ -90,6 +90,12 @@ impl TrainConfig {
         }
     }
 
+    /// [`Self::adam`] at 2e-4, for fine-tuning an ImageNet backbone. Measured on the browser
+    /// preset, 200 steps of 2 images: held-out AP50 0.46 at 2e-4 against 0.10 at 2e-3.
+    pub fn adam_fine_tune(steps: usize, batch_size: usize) -> Self {
+        Self { lr: 2e-4, ..Self::adam(steps, batch_size) }
+    }
+
     /// Learning rate at `step` (0-based).
     pub fn lr_at(&self, step: usize) -> f64 {
         let decays = self.decay_steps.iter().filter(|&&d| step >= d).count() as i32;
