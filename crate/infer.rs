@@ -56,12 +56,43 @@ pub fn postprocess(model: &LibraRcnn, rois: &[BBox], probs: &[f32], deltas: &[f3
         .collect()
 }
 
+/// Wall time of each inference stage, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct StageTimes {
+    /// Backbone, FPN and BFP (ends with a one-value read so the GPU work is counted here).
+    pub backbone_neck_ms: f64,
+    /// RPN head, its read to the host, and proposal generation (top-k, decode, NMS).
+    pub rpn_ms: f64,
+    /// RoIAlign and the box head, with the read of their outputs.
+    pub roi_head_ms: f64,
+    /// Per-class decoding, NMS and top-k on the host.
+    pub postprocess_ms: f64,
+}
+
+/// A millisecond clock (`performance.now()` in the page, `Instant` natively).
+pub type Clock<'a> = &'a dyn Fn() -> f64;
+
 /// Detections for a batch `images`: [b, 3, s, s], in network-input pixels.
 pub async fn detect_batch(model: &LibraRcnn, images: Tensor<4>) -> Result<Vec<Vec<Detection>>> {
+    Ok(detect_batch_staged(model, images, None).await?.0)
+}
+
+/// [`detect_batch`], timing each stage when a clock is given. Timing adds one small read
+/// after the neck, so the stages' GPU work is not counted in the next stage.
+pub async fn detect_batch_staged(model: &LibraRcnn, images: Tensor<4>, clock: Option<Clock<'_>>) -> Result<(Vec<Vec<Detection>>, StageTimes)> {
+    let now = || clock.map_or(0.0, |c| c());
+    let mut times = StageTimes::default();
     let cfg = &model.config;
     let b = images.dims()[0];
     let s = cfg.input_size as f32;
+    let t0 = now();
     let feats = model.features(images, false).levels;
+    if clock.is_some() {
+        let last = feats.last().expect("at least one level");
+        last.clone().slice([0..1, 0..1, 0..1, 0..1]).into_data_async().await?;
+    }
+    let t1 = now();
+    times.backbone_neck_ms = t1 - t0;
     let host = model.rpn_to_host(&model.rpn_forward(&feats)).await?;
     let (anchors, counts) = model.anchors();
     let n = host.anchors_per_image;
@@ -79,13 +110,17 @@ pub async fn detect_batch(model: &LibraRcnn, images: Tensor<4>) -> Result<Vec<Ve
         })
         .collect();
     let rois: Vec<(usize, BBox)> = per_image.iter().enumerate().flat_map(|(i, v)| v.iter().map(move |bx| (i, *bx))).collect();
+    let t2 = now();
+    times.rpn_ms = t2 - t1;
     if rois.is_empty() {
-        return Ok(vec![Vec::new(); b]);
+        return Ok((vec![Vec::new(); b], times));
     }
     let (logits, deltas) = model.roi_forward(&feats, &rois);
     let data = Transaction::default().register(softmax(logits, 1)).register(deltas).execute_async().await?;
     let probs: Vec<f32> = data[0].try_to_vec()?;
     let deltas: Vec<f32> = data[1].try_to_vec()?;
+    let t3 = now();
+    times.roi_head_ms = t3 - t2;
     let k = cfg.num_classes();
     let mut out = Vec::with_capacity(b);
     let mut start = 0;
@@ -94,17 +129,24 @@ pub async fn detect_batch(model: &LibraRcnn, images: Tensor<4>) -> Result<Vec<Ve
         out.push(postprocess(model, boxes, &probs[start * (k + 1)..end * (k + 1)], &deltas[start * 4 * k..end * 4 * k]));
         start = end;
     }
-    Ok(out)
+    times.postprocess_ms = now() - t3;
+    Ok((out, times))
 }
 
 /// Detects objects in one image of any size; boxes in the image's own pixels.
 pub async fn detect(model: &LibraRcnn, image: &RgbImage) -> Result<Vec<NamedDetection>> {
+    Ok(detect_staged(model, image, None).await?.0)
+}
+
+/// [`detect`] with stage times (see [`detect_batch_staged`]); letterboxing is not timed.
+pub async fn detect_staged(model: &LibraRcnn, image: &RgbImage, clock: Option<Clock<'_>>) -> Result<(Vec<NamedDetection>, StageTimes)> {
     let s = model.config.input_size as u32;
     let lb = Letterbox::fit(image.width(), image.height(), s, s)?;
     let device = model.devices().into_iter().next().expect("model has a device");
     let input = image_tensor(&lb.apply_image(image), &device);
-    let dets = detect_batch(model, input).await?.remove(0);
-    Ok(dets
+    let (mut dets, times) = detect_batch_staged(model, input, clock).await?;
+    let named = dets
+        .remove(0)
         .into_iter()
         .map(|d| NamedDetection {
             bbox: lb.unmap_box(d.bbox),
@@ -112,7 +154,8 @@ pub async fn detect(model: &LibraRcnn, image: &RgbImage) -> Result<Vec<NamedDete
             label: d.label,
             class: model.config.classes[d.label].clone(),
         })
-        .collect())
+        .collect();
+    Ok((named, times))
 }
 
 /// COCO-style AP of `model` on letterboxed samples (boxes in input pixels), `batch` at a time.

@@ -17,6 +17,8 @@ pub mod infer;
 pub mod loss;
 pub mod model;
 pub mod train;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 pub mod weights;
 
 pub use config::{Balance, DetectorConfig};

@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 use image::RgbImage;
-use libra_rcnn::checkpoint::{from_bytes, to_bytes};
+use libra_rcnn::checkpoint::{from_bytes, to_bytes, to_bytes_with};
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::infer::detect;
 use libra_rcnn::model::LibraRcnn;
@@ -24,6 +24,24 @@ fn round_trip_gives_identical_detections() {
     assert!(!a.is_empty(), "score threshold 0 should give detections");
     assert_eq!(a, b);
     assert_eq!(back.config, m.config);
+}
+
+#[test]
+fn half_precision_halves_the_file_and_keeps_detections_close() {
+    let dev = Device::flex();
+    let m = model(&dev);
+    let full = to_bytes(&m).expect("save f32");
+    let half = to_bytes_with(&m, true).expect("save f16");
+    // Conv/linear weights dominate the tiny model; all of them go to 2 bytes.
+    assert!((half.len() as f64) < 0.6 * full.len() as f64, "f16 {} vs f32 {} bytes", half.len(), full.len());
+    let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 128]));
+    let a = pollster::block_on(detect(&m, &img)).expect("detect");
+    let back = from_bytes(&half, &dev).expect("load f16");
+    let b = pollster::block_on(detect(&back, &img)).expect("detect");
+    // f16 keeps ~3 decimal digits of each weight: the top detections agree to about 1e-2.
+    let top = |d: &[libra_rcnn::infer::NamedDetection]| d.iter().map(|d| d.score).fold(0.0f32, f32::max);
+    assert!((top(&a) - top(&b)).abs() < 2e-2, "top score {} vs {}", top(&a), top(&b));
+    assert_ne!(full, half);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! `libra`: train, evaluate, detect and run the ablation natively.
 
 mod draw;
+mod serve;
 mod source;
+mod y4m;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -76,6 +78,9 @@ struct TrainArgs {
     /// Evaluate AP50 on --val every N steps (0: only at the end).
     #[arg(long, default_value_t = 0)]
     eval_every: usize,
+    /// Continue from a checkpoint (its config replaces --preset/--input; classes must match the data).
+    #[arg(long)]
+    init: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +97,29 @@ enum Command {
         /// Switch off balancing parts: any of iou-balanced, bfp, balanced-l1 (comma separated).
         #[arg(long, value_delimiter = ',')]
         without: Vec<String>,
+        /// Store conv/linear weights as f16 (half the file; what the page ships).
+        #[arg(long)]
+        half: bool,
+    },
+    /// Rewrite a checkpoint, optionally with f16 weights.
+    Export {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        half: bool,
+    },
+    /// Build the page (wasm, release) and serve it on 127.0.0.1.
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Serve the existing build without rebuilding.
+        #[arg(long, conflicts_with = "build_only")]
+        no_build: bool,
+        /// Build, then exit without serving.
+        #[arg(long)]
+        build_only: bool,
     },
     /// COCO-style AP of a checkpoint on a dataset.
     Eval {
@@ -127,6 +155,9 @@ enum Command {
         seed: u64,
         #[arg(long)]
         out: PathBuf,
+        /// Also write each scene as a one-frame Y4M video (for a fake webcam).
+        #[arg(long)]
+        y4m: bool,
     },
 }
 
@@ -147,7 +178,7 @@ fn print_header() {
 }
 
 fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
-    let pretrained = a.pretrained && matches!(cfg.backbone, BackboneConfig::MobileNetV2 { .. });
+    let pretrained = (a.pretrained || a.init.is_some()) && matches!(cfg.backbone, BackboneConfig::MobileNetV2 { .. });
     let adam = if pretrained { TrainConfig::adam_fine_tune(a.steps, a.batch) } else { TrainConfig::adam(a.steps, a.batch) };
     let mut t = match a.optimizer {
         Opt::Sgd => TrainConfig::sgd(a.steps, a.batch),
@@ -196,7 +227,10 @@ fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
 
 /// Trains `cfg` on `data`, returning the trained (inference) model and its validation AP.
 fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, label: &str) -> Result<(LibraRcnn, ApReport)> {
-    let model = build_model(cfg, a.pretrained, &dev.clone().autodiff())?;
+    let model = match &a.init {
+        Some(path) => checkpoint::load(path, &dev.clone().autodiff())?,
+        None => build_model(cfg, a.pretrained, &dev.clone().autodiff())?,
+    };
     let mut trainer = Trainer::new(model, train_config(a, cfg));
     let bar = ProgressBar::new(a.steps as u64).with_style(
         ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}").expect("template"),
@@ -247,7 +281,7 @@ fn main() -> Result<()> {
             let path = weights::pretrained_backbone(&weights::cache_dir(), &dev)?;
             println!("{}", path.display());
         }
-        Command::Train { args, out, without } => {
+        Command::Train { args, out, without, half } => {
             let mut balance = Balance::ALL;
             for w in &without {
                 match w.as_str() {
@@ -257,15 +291,24 @@ fn main() -> Result<()> {
                     other => bail!("--without {other}: expected iou-balanced, bfp or balanced-l1"),
                 }
             }
-            let mut cfg = DetectorConfig::preset(&args.preset, vec![])?;
-            if let Some(s) = args.input {
+            if args.init.is_some() && !without.is_empty() {
+                bail!("--without changes the network; it cannot be combined with --init");
+            }
+            let mut cfg = match &args.init {
+                Some(path) => checkpoint::load(path, &dev)?.config,
+                None => DetectorConfig::preset(&args.preset, vec![])?,
+            };
+            if let (Some(s), None) = (args.input, &args.init) {
                 cfg.input_size = s;
             }
             let data = load_data(&args, &cfg)?;
+            if args.init.is_some() && cfg.classes != data.classes {
+                bail!("--init model has classes {:?}, the data has {:?}", cfg.classes, data.classes);
+            }
             cfg.classes = data.classes.clone();
             let cfg = cfg.with_balance(balance);
             let (model, report) = train_one(&cfg, &args, &data, &dev, "train")?;
-            checkpoint::save(&model, &out)?;
+            checkpoint::save(&model, &out, half)?;
             print_header();
             print_report("held-out", &report);
             println!("wrote {}", out.display());
@@ -299,6 +342,9 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Command::Ablation { args } => {
+            if args.init.is_some() {
+                bail!("--init is for `train`: the ablation trains each row from the same start");
+            }
             let mut base = DetectorConfig::preset(&args.preset, vec![])?;
             let input = args.input.unwrap_or(base.input_size);
             base.input_size = input;
@@ -315,7 +361,20 @@ fn main() -> Result<()> {
                 print_report(name, r);
             }
         }
-        Command::Scenes { count, size, seed, out } => {
+        Command::Export { model, out, half } => {
+            let m = checkpoint::load(&model, &dev)?;
+            checkpoint::save(&m, &out, half)?;
+            println!("wrote {} ({} bytes)", out.display(), std::fs::metadata(&out)?.len());
+        }
+        Command::Serve { port, no_build, build_only } => {
+            if !no_build {
+                serve::build()?;
+            }
+            if !build_only {
+                serve::serve(port)?;
+            }
+        }
+        Command::Scenes { count, size, seed, out, y4m } => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let mut det = DetectorConfig::browser(vec![]);
             det.input_size = size;
@@ -325,6 +384,9 @@ fn main() -> Result<()> {
                 let (img, mut ann) = libra_rcnn::data::synthetic::generate_scene(&cfg, seed.wrapping_mul(1_000_000).wrapping_add(i as u64))?;
                 ann.image = format!("scene_{i:04}.png");
                 img.save(out.join(&ann.image))?;
+                if y4m {
+                    std::fs::write(out.join(ann.image.replace(".png", ".y4m")), y4m::encode(&img))?;
+                }
                 items.push(ann);
             }
             let classes = libra_rcnn::data::synthetic::SCENE_CLASSES.iter().map(|s| s.to_string()).collect();

@@ -1,0 +1,114 @@
+//! The page's entry points (wasm32 only), called from `web/worker.js`. Results cross the
+//! boundary as JSON strings; errors as JS `Error`s with a message meant for the user.
+
+use std::cell::RefCell;
+
+use burn::tensor::Device;
+use image::RgbImage;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::checkpoint;
+use crate::infer::{NamedDetection, StageTimes, detect_staged};
+use crate::model::LibraRcnn;
+
+thread_local! {
+    /// The WebGPU device: burn's wgpu runtime initialises once per page (worker).
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// `performance.now()` of the worker or window.
+fn now() -> f64 {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
+    let now = perf.as_ref().and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok()).and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    match (perf, now) {
+        (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()).unwrap_or_else(js_sys::Date::now),
+        _ => js_sys::Date::now(),
+    }
+}
+
+/// The device for `backend` ("webgpu" or "cpu"); WebGPU is initialised on first use.
+async fn device(backend: &str) -> Result<Device, JsError> {
+    match backend {
+        "cpu" => Ok(Device::flex()),
+        "webgpu" => {
+            if let Some(d) = WEBGPU.with(|w| w.borrow().clone()) {
+                return Ok(d);
+            }
+            let d = Device::wgpu_options().init_async().await.map_err(|e| js_err(format!("WebGPU initialisation failed: {e:?}")))?;
+            WEBGPU.with(|w| *w.borrow_mut() = Some(d.clone()));
+            Ok(d)
+        }
+        other => Err(js_err(format!("unknown backend {other:?} (expected \"webgpu\" or \"cpu\")"))),
+    }
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    classes: &'a [String],
+    input_size: usize,
+    parameters: usize,
+    backend: &'a str,
+}
+
+#[derive(Serialize)]
+struct DetectResult {
+    detections: Vec<NamedDetection>,
+    timings: StageTimes,
+    total_ms: f64,
+}
+
+/// A loaded detector on one backend.
+#[wasm_bindgen]
+pub struct WebDetector {
+    model: LibraRcnn,
+    backend: String,
+}
+
+#[wasm_bindgen]
+impl WebDetector {
+    /// Loads a checkpoint (`LIBRARCNN1` file written by the CLI or the page) onto `backend`.
+    pub async fn load(bytes: Vec<u8>, backend: String) -> Result<WebDetector, JsError> {
+        let device = device(&backend).await?;
+        let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
+        Ok(WebDetector { model, backend })
+    }
+
+    /// JSON: `{classes, input_size, parameters, backend}`.
+    pub fn info(&self) -> String {
+        use burn::module::Module;
+        let info = Info {
+            classes: &self.model.config.classes,
+            input_size: self.model.config.input_size,
+            parameters: self.model.num_params(),
+            backend: &self.backend,
+        };
+        serde_json::to_string(&info).expect("info serialises")
+    }
+
+    /// Detects objects in an RGBA picture (`width * height * 4` bytes, as from
+    /// `getImageData`). JSON: `{detections: [{bbox: [x1, y1, x2, y2], score, label, class}],
+    /// timings: {backbone_neck_ms, rpn_ms, roi_head_ms, postprocess_ms}, total_ms}`, boxes in
+    /// the picture's pixels, every detection above the model's own score threshold.
+    pub async fn detect(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<String, JsError> {
+        let n = width as usize * height as usize;
+        if n == 0 || rgba.len() != n * 4 {
+            return Err(js_err(format!("picture of {width}x{height} needs {} RGBA bytes, got {}", n * 4, rgba.len())));
+        }
+        let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        let image = RgbImage::from_raw(width, height, rgb).expect("length checked");
+        let start = now();
+        let (detections, timings) = detect_staged(&self.model, &image, Some(&now)).await.map_err(js_err)?;
+        let result = DetectResult { detections, timings, total_ms: now() - start };
+        Ok(serde_json::to_string(&result).expect("detections serialise"))
+    }
+}
