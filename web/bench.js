@@ -1,0 +1,174 @@
+// Benchmark page: the default model on a bundled sample at the model's input size, run N times
+// (?runs=N, default 20, after ?warmup=N untimed runs, default 2) in the page's worker; reports
+// medians as a table, as JSON in #bench-result and as window.benchResult. ?backend=cpu forces the CPU.
+import { startDetector, WorkerDied } from './detector.js';
+
+// The page's limits (web/app.js): the CI's WebGPU is SwiftShader, a slow CPU emulation.
+const INIT_TIMEOUT_MS = 120_000;
+const WARMUP_TIMEOUT_MS = 120_000;
+const DETECT_TIMEOUT_MS = 60_000;
+const CPU_DETECT_TIMEOUT_MS = 180_000;
+
+const MODEL_URL = '/web/models/default.lrc';
+const SAMPLE_URL = '/web/samples/scene_0000.png';
+const STAGES = [
+  ['backbone_neck_ms', 'Backbone + neck (ms)'],
+  ['rpn_ms', 'RPN (ms)'],
+  ['roi_head_ms', 'RoI head (ms)'],
+  ['postprocess_ms', 'Post-process (ms)'],
+];
+
+const params = new URLSearchParams(location.search);
+const forceCpu = params.get('backend') === 'cpu';
+const runs = intParam('runs', 20, 1, 1000);
+const warmupRuns = intParam('warmup', 2, 0, 100);
+
+const $ = (id) => document.getElementById(id);
+let bench = null; // {client, backend, info, pixels}; null until set up, or after the worker died
+
+function intParam(name, fallback, min, max) {
+  const n = Number.parseInt(params.get(name) ?? '', 10);
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
+}
+
+function progress(text) {
+  $('progress').textContent = text;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** The sample drawn at size x size, as RGBA ImageData. */
+async function samplePixels(size) {
+  const res = await fetch(SAMPLE_URL);
+  if (!res.ok) throw new Error(`could not fetch ${SAMPLE_URL} (HTTP ${res.status})`);
+  const bitmap = await createImageBitmap(await res.blob(), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = Object.assign(document.createElement('canvas'), { width: size, height: size });
+  const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
+  ctx.drawImage(bitmap, 0, 0, size, size);
+  bitmap.close();
+  return ctx.getImageData(0, 0, size, size);
+}
+
+async function setUp() {
+  progress('downloading the model');
+  const res = await fetch(MODEL_URL);
+  if (!res.ok) throw new Error(`could not fetch ${MODEL_URL} (HTTP ${res.status})`);
+  const started = await startDetector({
+    bytes: await res.arrayBuffer(),
+    backend: forceCpu ? 'cpu' : 'auto',
+    cpuReason: 'forced by ?backend=cpu',
+    initTimeoutMs: INIT_TIMEOUT_MS,
+    warmupTimeoutMs: WARMUP_TIMEOUT_MS,
+    onProgress: progress,
+  });
+  const { kind, reason } = started.backend;
+  $('backend').textContent = kind === 'webgpu' ? `WebGPU — ${reason}` : `CPU (WebAssembly) — ${reason}`;
+  try {
+    return { ...started, pixels: await samplePixels(started.info.input_size) };
+  } catch (e) {
+    started.client.terminate();
+    throw e;
+  }
+}
+
+/** One detection of the sample; the pixels are copied so they can be transferred. */
+async function detectOnce() {
+  const { client, backend, pixels } = bench;
+  const rgba = pixels.data.slice().buffer;
+  const timeout = backend.kind === 'webgpu' ? DETECT_TIMEOUT_MS : CPU_DETECT_TIMEOUT_MS;
+  const start = performance.now();
+  const result = await client.request({ type: 'detect', rgba, width: pixels.width, height: pixels.height }, timeout, [rgba]);
+  return { ...result, round_trip_ms: performance.now() - start };
+}
+
+async function measure() {
+  document.body.dataset.state = 'running';
+  $('run-again').disabled = true;
+  for (let i = 0; i < warmupRuns; i++) {
+    progress(`warm-up run ${i + 1} of ${warmupRuns}`);
+    await detectOnce();
+  }
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    progress(`run ${i + 1} of ${runs}`);
+    samples.push(await detectOnce());
+  }
+  const series = {
+    fps: samples.map((s) => 1000 / s.round_trip_ms),
+    round_trip_ms: samples.map((s) => s.round_trip_ms),
+    total_ms: samples.map((s) => s.total_ms),
+    ...Object.fromEntries(STAGES.map(([key]) => [key, samples.map((s) => s.timings[key])])),
+  };
+  const { backend, info } = bench;
+  const result = {
+    backend,
+    model: { url: MODEL_URL, classes: info.classes, input_size: info.input_size, parameters: info.parameters },
+    input: { sample: SAMPLE_URL, width: info.input_size, height: info.input_size },
+    runs,
+    warmup_runs: warmupRuns,
+    median_fps: median(series.fps),
+    median: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, median(xs)])),
+    min: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, Math.min(...xs)])),
+    max: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, Math.max(...xs)])),
+    detections: samples.at(-1).detections.length,
+    user_agent: navigator.userAgent,
+    date: new Date().toISOString(),
+  };
+  render(result);
+  window.benchResult = result;
+  progress(`done: ${runs} runs`);
+  $('run-again').disabled = false;
+  document.body.dataset.state = 'done';
+}
+
+function render(result) {
+  const rows = [
+    ['fps', 'Frames per second (page ↔ worker)'],
+    ['round_trip_ms', 'Round trip (ms)'],
+    ['total_ms', 'Detector total (ms)'],
+    ...STAGES,
+  ];
+  const fmt = (v) => v.toFixed(v < 10 ? 2 : 1);
+  $('bench-table').replaceChildren(
+    ...rows.map(([key, name]) => {
+      const tr = document.createElement('tr');
+      for (const text of [name, fmt(result.median[key]), fmt(result.min[key]), fmt(result.max[key])]) {
+        tr.append(Object.assign(document.createElement('td'), { textContent: text }));
+      }
+      return tr;
+    }),
+  );
+  $('bench-result').textContent = JSON.stringify(result, null, 2);
+}
+
+/** Sets the detector up if needed, then measures; failures are shown and recorded. */
+async function run() {
+  try {
+    bench ??= await setUp();
+    await measure();
+  } catch (e) {
+    if (e instanceof WorkerDied) bench = null; // "Run again" starts a fresh worker
+    const text = `The benchmark failed: ${e.message}`;
+    $('message').textContent = text;
+    progress('failed');
+    window.benchResult = { error: text };
+    $('bench-result').textContent = JSON.stringify(window.benchResult, null, 2);
+    $('run-again').disabled = false;
+    document.body.dataset.state = 'error';
+  }
+}
+
+$('switch-backend').textContent = forceCpu ? 'Run with the default backend (WebGPU if available)' : 'Run with ?backend=cpu';
+$('switch-backend').addEventListener('click', () => {
+  const next = new URLSearchParams(params);
+  if (forceCpu) next.delete('backend');
+  else next.set('backend', 'cpu');
+  location.search = next.toString();
+});
+$('run-again').addEventListener('click', run);
+
+run();

@@ -1,0 +1,96 @@
+// Main-thread side of web/worker.js: one worker per loaded model, requests with ids and
+// timeouts, and the worker's death (script error, Rust panic, GPU loss, timeout) as an event.
+
+/** The worker is gone: it crashed, hung past its timeout, or its GPU device was lost. */
+export class WorkerDied extends Error {}
+
+/** The worker was shut down on purpose (another model replaced it). */
+export class WorkerReplaced extends Error {}
+
+export class DetectorClient {
+  /** Called once with a reason when the worker dies; set by the owner. */
+  onDeath = null;
+  /** Called with a short text while the worker starts ("loading the model on WebGPU…"). */
+  onProgress = null;
+
+  #worker = new Worker('/web/worker.js', { type: 'module' });
+  #pending = new Map(); // id -> {resolve, reject, timer}
+  #nextId = 1;
+  #closed = null; // the error pending and later requests reject with, once shut down
+
+  constructor() {
+    this.#worker.onmessage = (e) => this.#receive(e.data);
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      this.#die(e.message || 'the detector worker could not start (its script failed to load)');
+    };
+    this.#worker.onmessageerror = () => this.#die('a message from the detector worker could not be read');
+  }
+
+  /** Sends `msg` and resolves with the worker's result; rejects with its error, or WorkerDied. */
+  request(msg, timeoutMs, transfer = []) {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.#die(`no answer to '${msg.type}' within ${timeoutMs / 1000} s`), timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      this.#worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  /** Stops the worker; its pending requests reject with WorkerReplaced. */
+  terminate() {
+    this.#shutdown(new WorkerReplaced('the detector was replaced'));
+  }
+
+  #receive(m) {
+    if (m.type === 'panic') return this.#die(`the detector crashed: ${m.message}`);
+    if (m.type === 'progress') return this.onProgress?.(m.text);
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.#pending.delete(m.id);
+    if ('error' in m) p.reject(new Error(m.error));
+    else p.resolve(m.result);
+  }
+
+  #die(reason) {
+    if (this.#closed) return;
+    this.#shutdown(new WorkerDied(reason));
+    this.onDeath?.(reason);
+  }
+
+  #shutdown(error) {
+    if (this.#closed) return;
+    this.#closed = error;
+    this.#worker.terminate();
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.#pending.clear();
+  }
+}
+
+/**
+ * Starts a worker, loads `bytes` (an ArrayBuffer of a .lrc checkpoint; a copy is sent) and, on
+ * WebGPU, warms the shaders up. Resolves with {client, backend, info}; on failure the worker is
+ * stopped and the error (WorkerDied if it died) is thrown.
+ */
+export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress }) {
+  const client = new DetectorClient();
+  client.onProgress = onProgress;
+  try {
+    const copy = bytes.slice(0);
+    const started = await client.request({ type: 'init', backend, cpuReason, modelBytes: copy }, initTimeoutMs, [copy]);
+    if (started.backend.kind === 'webgpu') {
+      onProgress?.('warming up shaders…');
+      await client.request({ type: 'warmup' }, warmupTimeoutMs);
+    }
+    client.onProgress = null;
+    return { client, backend: started.backend, info: started.info };
+  } catch (e) {
+    client.terminate();
+    throw e;
+  }
+}

@@ -1,0 +1,55 @@
+// Drawing on #view: the picture scaled to fit, boxes with "class score" labels in per-class colours.
+
+const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#0b9bb5', '#f032e6', '#808000', '#9a6324', '#800000', '#469990', '#000075'];
+
+/** The colour of class `label` (by index), shared by the boxes and the legend. */
+export function classColour(label) {
+  return label < PALETTE.length ? PALETTE[label] : `hsl(${(label * 137.5) % 360} 70% 40%)`;
+}
+
+/**
+ * Draws `frame` ({canvas, width, height}: the picture, maybe stored scaled down, and its size)
+ * into `view`, as large as its container and the window allow, then `detections`
+ * (boxes in picture pixels), the best-scoring last so it is on top.
+ */
+export function drawView(view, frame, detections) {
+  const maxWidth = view.parentElement.clientWidth || frame.width;
+  const maxHeight = Math.max(240, window.innerHeight * 0.75);
+  const fit = Math.min(maxWidth / frame.width, maxHeight / frame.height);
+  const w = Math.max(1, Math.floor(frame.width * fit));
+  const h = Math.max(1, Math.floor(frame.height * fit));
+  const dpr = window.devicePixelRatio || 1;
+  view.style.width = `${w}px`;
+  view.style.height = `${h}px`;
+  view.width = Math.round(w * dpr);
+  view.height = Math.round(h * dpr);
+
+  const ctx = view.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0); // draw in CSS pixels
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(frame.canvas, 0, 0, w, h);
+
+  const sx = w / frame.width;
+  const sy = h / frame.height;
+  ctx.font = '600 13px system-ui, sans-serif';
+  ctx.textBaseline = 'top';
+  ctx.lineWidth = 2;
+  for (const d of [...detections].sort((a, b) => a.score - b.score)) {
+    const [x1, y1, x2, y2] = d.bbox;
+    const colour = classColour(d.label);
+    const x = x1 * sx;
+    const y = y1 * sy;
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x, y, (x2 - x1) * sx, (y2 - y1) * sy);
+
+    const text = `${d.class} ${d.score.toFixed(2)}`;
+    const tw = ctx.measureText(text).width + 8;
+    const th = 18;
+    const ty = y >= th ? y - th : y; // above the box, or inside it at the top edge
+    const tx = Math.min(Math.max(0, x - 1), Math.max(0, w - tw));
+    ctx.fillStyle = colour;
+    ctx.fillRect(tx, ty, tw, th);
+    ctx.fillStyle = '#fff';
+    ctx.fillText(text, tx + 4, ty + 2);
+  }
+}

@@ -1,0 +1,139 @@
+// Module worker that owns the wasm detector: picks the backend, loads one model, answers detections.
+//
+// Requests (main -> worker), each with an `id`:
+//   {type: 'init', backend: 'auto' | 'cpu', cpuReason, modelBytes: ArrayBuffer}
+//       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, backend}}
+//   {type: 'warmup'}                                   -> {} (one detection on a grey input)
+//   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON
+// Replies (worker -> main): {type: 'reply', id, result} or {type: 'reply', id, error: message}.
+// Also: {type: 'progress', text} while starting, and {type: 'panic', message} when the wasm
+// instance is unusable (Rust panic, trap, GPU device lost): the page must terminate this worker.
+
+const LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxStorageBuffersPerShaderStage',
+];
+
+let detector = null;
+let inputSize = 0;
+let gpuWatch = null; // a device of our own on the same adapter: its loss means the GPU went away
+let panicked = false;
+
+const errorText = (e) => (e && e.message) || String(e);
+const progress = (text) => self.postMessage({ type: 'progress', text });
+
+function panic(message) {
+  if (panicked) return;
+  panicked = true;
+  self.postMessage({ type: 'panic', message: String(message).slice(0, 500) });
+}
+
+// console_error_panic_hook reports Rust panics through console.error; after one, the wasm
+// instance is in an undefined state and its pending promises may never settle.
+const logError = console.error.bind(console);
+console.error = (...args) => {
+  logError(...args);
+  const text = args.map(String).join(' ');
+  if (text.includes('panicked at')) panic(text.split('\n\nStack')[0].trim());
+};
+self.addEventListener('unhandledrejection', (e) => {
+  if (e.reason instanceof WebAssembly.RuntimeError) panic(errorText(e.reason));
+});
+
+const cpuChoice = (reason) => ({ kind: 'cpu', reason, adapter: null, limits: null });
+
+/** WebGPU if this worker has an adapter, else the CPU with the reason. */
+async function probeWebGpu() {
+  if (!navigator.gpu) return cpuChoice('WebGPU unavailable: navigator.gpu is missing');
+  let gpuAdapter;
+  try {
+    gpuAdapter = await navigator.gpu.requestAdapter();
+  } catch (e) {
+    return cpuChoice(`WebGPU unavailable: requestAdapter() failed: ${errorText(e)}`);
+  }
+  if (!gpuAdapter) return cpuChoice('WebGPU unavailable: no adapter (requestAdapter() returned null)');
+  const info = gpuAdapter.info ?? {};
+  const adapter = {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    description: info.description ?? '',
+    isFallbackAdapter: Boolean(info.isFallbackAdapter ?? gpuAdapter.isFallbackAdapter),
+  };
+  const limits = Object.fromEntries(LIMITS.map((k) => [k, gpuAdapter.limits[k]]));
+  const name = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ') || adapter.description || 'unnamed adapter';
+  const reason = adapter.isFallbackAdapter ? `${name} (fallback adapter)` : name;
+  return { kind: 'webgpu', reason, adapter, limits, gpuAdapter };
+}
+
+/** Watches for GPU loss (driver reset, GPU process crash): the detector's device goes with it. */
+async function watchGpu(gpuAdapter) {
+  try {
+    gpuWatch = await gpuAdapter.requestDevice();
+    gpuWatch.lost.then((info) => panic(`the GPU device was lost (${info.reason}): ${info.message}`));
+  } catch {
+    // Only a nicety: the page's request timeouts still notice a dead GPU.
+  }
+}
+
+async function init({ backend, cpuReason, modelBytes }) {
+  if (detector) throw new Error('this worker already holds a model');
+  progress('loading the WebAssembly module…');
+  let wasm;
+  try {
+    wasm = await import('/pkg/libra_rcnn.js');
+    await wasm.default();
+  } catch (e) {
+    throw new Error(`the WebAssembly module could not be loaded: ${errorText(e)}`);
+  }
+  const bytes = new Uint8Array(modelBytes);
+  let choice = backend === 'cpu' ? cpuChoice(cpuReason || 'CPU requested') : await probeWebGpu();
+  if (choice.kind === 'webgpu') {
+    progress('loading the model on WebGPU…');
+    try {
+      detector = await wasm.WebDetector.load(bytes, 'webgpu');
+      watchGpu(choice.gpuAdapter);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw e;
+      choice = cpuChoice(`WebGPU failed: ${errorText(e)}`);
+    }
+  }
+  if (!detector) {
+    progress('loading the model on the CPU…');
+    detector = await wasm.WebDetector.load(bytes, 'cpu');
+  }
+  const info = JSON.parse(detector.info());
+  inputSize = info.input_size;
+  const { gpuAdapter, ...backendInfo } = choice;
+  return { backend: backendInfo, info };
+}
+
+async function warmup() {
+  const grey = new Uint8Array(inputSize * inputSize * 4).fill(128);
+  await loaded().detect(grey, inputSize, inputSize);
+  return {};
+}
+
+async function detect({ rgba, width, height }) {
+  return JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height));
+}
+
+function loaded() {
+  if (!detector) throw new Error('no model is loaded in this worker');
+  return detector;
+}
+
+const handlers = { init, warmup, detect };
+
+self.onmessage = async ({ data }) => {
+  try {
+    const handler = handlers[data.type];
+    if (!handler) throw new Error(`unknown request type '${data.type}'`);
+    self.postMessage({ type: 'reply', id: data.id, result: await handler(data) });
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError || /device (is |was )?lost/i.test(errorText(e))) panic(errorText(e));
+    else self.postMessage({ type: 'reply', id: data.id, error: errorText(e) });
+  }
+};
