@@ -6,11 +6,10 @@ import { Engine } from './engine.js';
 import { cameraErrorText, decodeImage, drawFrame, hiddenVideo, listCameras, loadVideo, openCamera, readPixels } from './sources.js';
 import { renderBackend, renderFps, renderLegend, renderSamples, renderTimings } from './ui.js';
 
-// Generous limits: the CI's WebGPU is SwiftShader, a slow CPU emulation of a GPU.
-const INIT_TIMEOUT_MS = 120_000; // load the wasm and the model
-const WARMUP_TIMEOUT_MS = 120_000; // first detection on WebGPU (compiles the shaders)
-const DETECT_TIMEOUT_MS = 60_000; // one detection on WebGPU
-const CPU_DETECT_TIMEOUT_MS = 180_000; // one detection on the CPU backend (large models are slow there)
+// Generous limits: the CI's WebGPU is SwiftShader, a slow CPU emulation of a GPU. A worker that
+// does not answer in time is treated as dead: it is stopped and a fresh one starts on the CPU.
+const INIT_TIMEOUT_MS = 180_000; // load the wasm and the model; also the warm-up (compiles the shaders)
+const DETECT_TIMEOUT_MS = 180_000; // one detection (SwiftShader, a CPU emulation of WebGPU, needs ~40 s at 320 px)
 const FPS_WINDOW = 10; // results the fps is averaged over
 
 const $ = (id) => document.getElementById(id);
@@ -79,7 +78,7 @@ const engine = new Engine(
       setState();
     },
   },
-  { forceCpu: params.get('backend') === 'cpu', initTimeoutMs: INIT_TIMEOUT_MS, warmupTimeoutMs: WARMUP_TIMEOUT_MS },
+  { forceCpu: params.get('backend') === 'cpu', initTimeoutMs: INIT_TIMEOUT_MS, warmupTimeoutMs: INIT_TIMEOUT_MS },
 );
 
 /** Loads a model file or the default one; the model controls wait meanwhile. */
@@ -110,12 +109,11 @@ function detectFrame(frame, token) {
       const client = await engine.ready();
       if (token !== st.token) return null;
       const pixels = readPixels(frame);
-      const timeout = engine.backend.kind === 'webgpu' ? DETECT_TIMEOUT_MS : CPU_DETECT_TIMEOUT_MS;
       st.busy = true;
       setState();
       try {
         const msg = { type: 'detect', rgba: pixels.data.buffer, width: pixels.width, height: pixels.height };
-        return await client.request(msg, timeout, [pixels.data.buffer]);
+        return await client.request(msg, DETECT_TIMEOUT_MS, [pixels.data.buffer]);
       } catch (e) {
         if (attempt > 0 || !(e instanceof WorkerDied || e instanceof WorkerReplaced)) throw e;
       } finally {
