@@ -1,0 +1,62 @@
+// The CPU (WebAssembly) backend: forced by ?backend=cpu it gives the native CLI's detections;
+// without --enable-unsafe-webgpu and without ?backend the page falls back to it by itself.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launch, onPage, waitForState, backendOf, detectSample, nativeDetect, checkTimings,
+  assertSameAsNative, assertGroundTruth, TEST_TIMEOUT,
+} from './harness.mjs';
+
+let server;
+let native;
+before(async () => { server = await startServer(); native = await nativeDetect(); });
+after(() => server?.stop());
+
+test('?backend=cpu: CPU backend, same detections as native', { timeout: TEST_TIMEOUT }, async () => {
+  const browser = await launch({ webgpu: true }); // WebGPU available, but the URL asks for the CPU
+  try {
+    await onPage(browser, `${server.url}?backend=cpu`, 'cpu-forced', async (page) => {
+      await waitForState(page, 'ready');
+      const backend = await backendOf(page);
+      console.log('backend:', JSON.stringify(backend));
+      assert.equal(backend?.kind, 'cpu', `?backend=cpu must select the CPU backend: ${JSON.stringify(backend)}`);
+      assert.match(String(backend.reason ?? ''), /backend=cpu|url|parameter/i, `the reason must mention the URL parameter: ${JSON.stringify(backend)}`);
+
+      const r = await detectSample(page);
+      console.log(`result: ${r.width}x${r.height}, ${r.detections.length} detections, total ${r.total_ms} ms`);
+      checkTimings(assert, r);
+      assertGroundTruth(assert, r.detections, native, undefined, 'CPU');
+      assertSameAsNative(assert, r.detections, native, 'CPU');
+    });
+  } finally {
+    await browser.close();
+  }
+});
+
+test('no --enable-unsafe-webgpu, no ?backend: the page falls back to the CPU by itself', { timeout: TEST_TIMEOUT }, async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    await onPage(browser, server.url, 'cpu-auto', async (page) => {
+      await waitForState(page, 'ready');
+      const backend = await backendOf(page);
+      const gpu = await page.evaluate(async () => {
+        if (!navigator.gpu) return 'navigator.gpu is missing';
+        const adapter = await navigator.gpu.requestAdapter().catch((e) => `requestAdapter() threw ${e}`);
+        return adapter ? (typeof adapter === 'string' ? adapter : 'an adapter is available') : 'requestAdapter() returned null';
+      });
+      console.log(`WebGPU without the flag: ${gpu}; chosen backend: ${JSON.stringify(backend)}`);
+      console.log('#backend:', await page.textContent('#backend'));
+      if (gpu === 'an adapter is available') {
+        // This Chromium exposes WebGPU even without the flag: either backend is right.
+        assert.ok(['webgpu', 'cpu'].includes(backend?.kind), `unknown backend ${JSON.stringify(backend)}`);
+      } else {
+        assert.equal(backend?.kind, 'cpu', `without WebGPU (${gpu}) the page must use the CPU: ${JSON.stringify(backend)}`);
+        assert.ok(String(backend.reason ?? '').trim().length > 0, `the CPU fallback must say why: ${JSON.stringify(backend)}`);
+      }
+      const r = await detectSample(page);
+      assertSameAsNative(assert, r.detections, native, `fallback ${backend.kind}`);
+    });
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,327 @@
+// Shared helpers of the browser tests: the `libra serve` server, Chromium through playwright-core,
+// page state and results, boxes, ground truth and the native CLI for comparisons.
+// Only the page contract is used: DOM ids, window.libraApp, body data-state and URL parameters.
+import { spawn, execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const TARGET = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/libra-rcnn/target');
+export const LIBRA = join(TARGET, 'debug', 'libra');
+export const CHROMIUM = '/usr/bin/chromium';
+export const DEFAULT_MODEL = join(ROOT, 'web/models/default.lrc');
+export const SAMPLES = join(ROOT, 'web/samples');
+export const SAMPLE = 'scene_0000.png';
+export const ARTIFACTS = join(ROOT, 'tests/artifacts');
+/** WebGPU here is SwiftShader (CPU emulation): model load + warm-up take minutes, one detection up to ~60 s. */
+export const LOAD_MS = 6 * 60_000;
+export const DETECT_MS = 3 * 60_000;
+/** node:test per-test timeout. */
+export const TEST_TIMEOUT = 10 * 60_000;
+/** Detections at or above this score are compared (with the native CLI and the ground truth). */
+export const MIN_SCORE = 0.3;
+
+// --- the native CLI and the server -----------------------------------------------------------
+
+function requireBinary() {
+  if (!existsSync(LIBRA)) throw new Error(`${LIBRA} is missing: run \`bash tests/run.sh\` (it builds the libra CLI and the page's wasm)`);
+}
+
+/** Starts `libra serve --no-build --port 0`; resolves to {url, stop}. */
+export async function startServer() {
+  requireBinary();
+  const proc = spawn(LIBRA, ['serve', '--no-build', '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, CARGO_TARGET_DIR: TARGET },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`libra serve printed no URL within 60 s\nstdout: ${out}\nstderr: ${err}`)), 60_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/Serving the Libra R-CNN page at (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) { clearTimeout(timer); ok(m[1]); }
+    });
+    proc.on('error', (e) => { clearTimeout(timer); fail(e); });
+    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`libra serve exited (${code}) before serving\nstdout: ${out}\nstderr: ${err}`)); });
+  });
+  proc.stdout.resume();
+  return {
+    url,
+    stop: () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill(); },
+  };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Detections of the native CLI for one image, everything >= 0.05: [{bbox, score, label, class}]. */
+export async function nativeDetect(model = DEFAULT_MODEL, image = join(SAMPLES, SAMPLE)) {
+  requireBinary();
+  const args = ['detect', '--model', model, '--score', '0.05', image];
+  const { stdout } = await execFileAsync(LIBRA, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 5 * 60_000 });
+  let parsed;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch (e) {
+    throw new Error(`libra ${args.join(' ')} printed no JSON: ${stdout.slice(0, 500)}`);
+  }
+  if (!Array.isArray(parsed) || !Array.isArray(parsed[0]?.detections)) throw new Error(`unexpected output of libra detect: ${stdout.slice(0, 500)}`);
+  return parsed[0].detections;
+}
+
+// --- the browser -------------------------------------------------------------------------------
+
+async function playwright() {
+  try {
+    return await import('playwright-core');
+  } catch (e) {
+    throw new Error(`playwright-core is missing: run \`npm ci\` in ${ROOT} (${e.message})`);
+  }
+}
+
+/**
+ * Launches headless Chromium (a fresh temporary profile each time).
+ * webgpu: adds --enable-unsafe-webgpu (without it, the page must fall back to the CPU by itself).
+ * camera: null (no fake camera), true (Chromium's generated fake camera) or an absolute .y4m path it plays.
+ * cameraPrompt: 'accept' (--use-fake-ui-for-media-stream) or 'deny' (--deny-permission-prompts).
+ */
+export async function launch({ webgpu = true, camera = null, cameraPrompt = 'accept' } = {}) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium: apt-get install -y chromium`);
+  const { chromium } = await playwright();
+  const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+  if (webgpu) args.push('--enable-unsafe-webgpu');
+  if (camera) args.push('--use-fake-device-for-media-stream');
+  if (typeof camera === 'string') args.push(`--use-file-for-fake-video-capture=${camera}`);
+  if (camera && cameraPrompt === 'accept') args.push('--use-fake-ui-for-media-stream');
+  if (cameraPrompt === 'deny') args.push('--deny-permission-prompts');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+}
+
+/** A new page (in `target`, a browser or a context) that records console lines and page errors; `page.log()` returns them. */
+export async function openPage(target, url) {
+  const page = await target.newPage({ viewport: { width: 1280, height: 860 } });
+  const lines = [];
+  page.on('console', (m) => lines.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`pageerror: ${e.stack || e.message}`));
+  page.on('crash', () => lines.push('page crashed'));
+  page.log = () => (lines.length ? `--- page console (last 60 of ${lines.length}) ---\n${lines.slice(-60).join('\n')}` : '--- page console: empty ---');
+  // 'commit': the page's own readiness is body[data-state], waited for by the tests.
+  await page.goto(url, { waitUntil: 'commit', timeout: 120_000 });
+  return page;
+}
+
+/**
+ * Opens `url` in `target`, runs `body(page)`; a failure gets the page's state, message and console
+ * appended; the final page is saved as tests/artifacts/<name>.png and the page is closed.
+ */
+export async function onPage(target, url, name, body) {
+  const page = await openPage(target, url);
+  try {
+    return await body(page);
+  } catch (e) {
+    e.message = `${e.message}\n--- page: ${JSON.stringify(await describe(page))}\n${page.log()}`;
+    throw e;
+  } finally {
+    await screenshot(page, name);
+    await page.close().catch(() => {});
+  }
+}
+
+export async function reload(page) {
+  await page.reload({ waitUntil: 'commit', timeout: 120_000 });
+}
+
+/** The page's state, message, backend and model text (for failure messages). */
+export async function describe(page) {
+  return page.evaluate(() => ({
+    state: document.body?.dataset.state,
+    message: document.getElementById('message')?.textContent ?? null,
+    backend: document.getElementById('backend')?.textContent ?? null,
+    modelName: document.getElementById('model-name')?.textContent ?? null,
+  })).catch((e) => ({ error: String(e) }));
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) }).catch((e) => console.log(`screenshot ${name} failed: ${e.message}`));
+}
+
+// --- page state and results -------------------------------------------------------------------
+
+export async function waitForState(page, state, ms = LOAD_MS) {
+  try {
+    await page.waitForFunction((s) => document.body?.dataset.state === s, state, { timeout: ms, polling: 250 });
+  } catch (e) {
+    throw new Error(`the page never reached state '${state}' within ${ms} ms (${e.message.split('\n')[0]})`);
+  }
+}
+
+/** Samples the page for `ms`: the states body[data-state] went through and lastResult.seq before and after. */
+export function watchIdle(page, ms) {
+  return page.evaluate((ms) => new Promise((done) => {
+    const seqBefore = window.libraApp?.lastResult?.seq ?? -1;
+    const states = new Set([document.body.dataset.state]);
+    const timer = setInterval(() => states.add(document.body.dataset.state), 50);
+    setTimeout(() => {
+      clearInterval(timer);
+      done({ states: [...states], seqBefore, seqAfter: window.libraApp?.lastResult?.seq ?? -1 });
+    }, ms);
+  }), ms);
+}
+
+export const backendOf = (page) => page.evaluate(() => window.libraApp?.backend ?? null);
+export const lastResult = (page) => page.evaluate(() => window.libraApp?.lastResult ?? null);
+export const lastSeq = (page) => page.evaluate(() => window.libraApp?.lastResult?.seq ?? -1);
+export const modelName = async (page) => ((await page.textContent('#model-name')) ?? '').trim();
+
+/** Polls window.libraApp.lastResult until one from `source` with seq > afterSeq appears; returns it. */
+export async function waitForResult(page, afterSeq, source, ms = DETECT_MS) {
+  try {
+    await page.waitForFunction(([seq, src]) => {
+      const r = window.libraApp?.lastResult;
+      return !!r && r.seq > seq && r.source === src;
+    }, [afterSeq, source], { timeout: ms, polling: 250 });
+  } catch (e) {
+    const last = await lastResult(page).catch(() => null);
+    throw new Error(`no result from '${source}' with seq > ${afterSeq} within ${ms} ms; last result: ${last ? `${last.source} #${last.seq}` : 'none'}`);
+  }
+  return lastResult(page);
+}
+
+/** Clicks a bundled sample's button and returns the page's result for it. */
+export async function detectSample(page, file = SAMPLE, ms = DETECT_MS) {
+  const afterSeq = await lastSeq(page);
+  await page.click(`button.sample[data-file="${file}"]`);
+  return waitForResult(page, afterSeq, `sample:${file}`, ms);
+}
+
+/** Empties #message, so that the next message (even a repeated one) can be told apart. */
+export async function clearMessage(page) {
+  await page.evaluate(() => { document.getElementById('message').textContent = ''; });
+}
+
+/** Waits until #message has text (matching `re` if given); returns it. */
+export async function waitForMessage(page, re = null, ms = 60_000) {
+  try {
+    await page.waitForFunction((src) => {
+      const t = document.getElementById('message')?.textContent?.trim() ?? '';
+      return t.length > 0 && (src === null || new RegExp(src, 'i').test(t));
+    }, re ? re.source : null, { timeout: ms, polling: 250 });
+  } catch (e) {
+    throw new Error(`#message never showed ${re ?? 'any text'} within ${ms} ms`);
+  }
+  return (await page.textContent('#message')).trim();
+}
+
+/** Asserts the four stage timings of a result are numbers >= 0. */
+export function checkTimings(assert, r) {
+  for (const k of ['backbone_neck_ms', 'rpn_ms', 'roi_head_ms', 'postprocess_ms']) {
+    const v = r.timings?.[k];
+    assert.ok(typeof v === 'number' && Number.isFinite(v) && v >= 0, `timings.${k} must be a number >= 0, got ${JSON.stringify(r.timings)}`);
+  }
+}
+
+// --- boxes, ground truth and comparisons -------------------------------------------------------
+
+/** IoU of two [x1, y1, x2, y2] boxes. */
+export function iou(a, b) {
+  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const inter = w * h;
+  const area = (r) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
+  const union = area(a) + area(b) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Ground-truth boxes of a bundled sample (web/samples/annotations.json, COCO): [{class, bbox: [x1,y1,x2,y2]}]. */
+export function gtBoxes(file = SAMPLE) {
+  const coco = JSON.parse(readFileSync(join(SAMPLES, 'annotations.json'), 'utf8'));
+  const image = coco.images.find((i) => i.file_name === file);
+  if (!image) throw new Error(`${file} is not in web/samples/annotations.json`);
+  const names = Object.fromEntries(coco.categories.map((c) => [c.id, c.name]));
+  const boxes = coco.annotations.filter((a) => a.image_id === image.id).map((a) => {
+    const [x, y, w, h] = a.bbox;
+    return { class: names[a.category_id], bbox: [x, y, x + w, y + h] };
+  });
+  if (!boxes.length) throw new Error(`${file} has no ground-truth boxes in web/samples/annotations.json`);
+  return boxes;
+}
+
+/** The same-class detection of `pool` (score >= minScore) with the highest IoU against `box`: {det, iou} or null. */
+export function bestMatch(box, pool, minScore = 0) {
+  let best = null;
+  for (const d of pool) {
+    if (d.class !== box.class || d.score < minScore) continue;
+    const v = iou(d.bbox, box.bbox);
+    if (!best || v > best.iou) best = { det: d, iou: v };
+  }
+  return best;
+}
+
+export const fmt = (d) => (d ? `${d.class} [${d.bbox.map((v) => v.toFixed(1)).join(', ')}]${d.score !== undefined ? ` ${d.score.toFixed(4)}` : ''}` : 'none');
+const fmtMatch = (m) => (m ? `${fmt(m.det)} IoU ${m.iou.toFixed(3)}` : 'none');
+const hits = (m) => !!m && m.iou >= 0.5;
+
+/** For every GT box of `file`: its best same-class detection >= MIN_SCORE in each named list of detections, logged. */
+export function groundTruthTable(lists, file = SAMPLE, label = '') {
+  return gtBoxes(file).map((gt) => {
+    const row = { gt };
+    for (const [name, dets] of Object.entries(lists)) row[name] = bestMatch(gt, dets, MIN_SCORE);
+    console.log(`${label} GT ${fmt(gt)}: ${Object.keys(lists).map((n) => `${n} ${fmtMatch(row[n])} ${hits(row[n]) ? 'FOUND' : 'missed'}`).join('; ')}`);
+    return row;
+  });
+}
+
+/** GT boxes of `file` found (same class, IoU >= 0.5, score >= MIN_SCORE) among `dets`. */
+export function foundGroundTruth(dets, file = SAMPLE, label = '') {
+  return groundTruthTable({ page: dets }, file, label).filter((r) => hits(r.page));
+}
+
+/**
+ * Asserts the page finds the ground truth of `file`: every GT box the native CLI finds must be found
+ * by the page too (all misses are reported), and at least one GT box must be found. GT boxes the
+ * model itself misses (native too) are logged, not failed: the browser tests check the page, not the model.
+ */
+export function assertGroundTruth(assert, pageDets, nativeDets, file = SAMPLE, label = '') {
+  const rows = groundTruthTable({ page: pageDets, native: nativeDets }, file, label);
+  const misses = rows.filter((r) => hits(r.native) && !hits(r.page));
+  assert.deepEqual(misses.map((r) => `GT ${fmt(r.gt)}: native ${fmtMatch(r.native)}, page ${fmtMatch(r.page)}`), [],
+    `${label}: ground-truth boxes of ${file} found natively but not by the page (same class, IoU >= 0.5, score >= ${MIN_SCORE})`);
+  const modelMisses = rows.filter((r) => !hits(r.native)).length;
+  if (modelMisses) console.log(`${label}: ${modelMisses} of ${rows.length} GT boxes of ${file} are missed by the model itself (native too)`);
+  assert.ok(rows.some((r) => hits(r.page)), `${label}: the page finds none of the ${rows.length} ground-truth boxes of ${file}`);
+}
+
+/** Differences (strings) between page and native detections >= MIN_SCORE: each must have a same-class twin with IoU >= 0.99 and |Δscore| <= 1e-3. */
+export function compareWithNative(pageDets, nativeDets) {
+  const problems = [];
+  const twin = (d, pool) => {
+    const m = bestMatch(d, pool); // any score: a native 0.3001 may be 0.2999 on the page
+    return { m, ok: !!m && m.iou >= 0.99 && Math.abs(m.det.score - d.score) <= 1e-3 };
+  };
+  for (const n of nativeDets.filter((d) => d.score >= MIN_SCORE)) {
+    const { m, ok } = twin(n, pageDets);
+    if (!ok) problems.push(`native ${fmt(n)} -> best page ${fmtMatch(m)}`);
+  }
+  for (const p of pageDets.filter((d) => d.score >= MIN_SCORE)) {
+    const { m, ok } = twin(p, nativeDets);
+    if (!ok) problems.push(`page-only ${fmt(p)} -> best native ${fmtMatch(m)}`);
+  }
+  return problems;
+}
+
+/** Asserts page detections == native detections (>= MIN_SCORE), logging both. */
+export function assertSameAsNative(assert, pageDets, nativeDets, label) {
+  const list = (dets) => dets.filter((d) => d.score >= MIN_SCORE).map(fmt).join('; ') || 'none';
+  console.log(`${label}: native >= ${MIN_SCORE}: ${list(nativeDets)}`);
+  console.log(`${label}: page   >= ${MIN_SCORE}: ${list(pageDets)}`);
+  assert.ok(nativeDets.some((d) => d.score >= MIN_SCORE), `${label}: the native CLI found nothing >= ${MIN_SCORE} to compare with`);
+  const problems = compareWithNative(pageDets, nativeDets);
+  assert.deepEqual(problems, [], `${label}: page and native detections differ (IoU >= 0.99, |score diff| <= 1e-3)`);
+}
