@@ -3,13 +3,12 @@
 // Only the page contract is used: DOM ids, window.libraApp, body data-state and URL parameters.
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const TARGET = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/libra-rcnn/target');
+export const TARGET = process.env.CARGO_TARGET_DIR || join(ROOT, 'target'); // as tests/run.sh
 export const LIBRA = join(TARGET, 'debug', 'libra');
 export const CHROMIUM = '/usr/bin/chromium';
 export const DEFAULT_MODEL = join(ROOT, 'web/models/default.lrc');
