@@ -96,7 +96,8 @@ pub fn serve(port: u16) -> Result<()> {
     let addr = server.server_addr().to_ip().context("server address")?;
     println!("Serving the Libra R-CNN page at http://{addr}/  (Ctrl-C to stop)");
     let server = std::sync::Arc::new(server);
-    let workers: Vec<_> = (0..4)
+    // Enough threads that a few slow or stalled downloads (a 34 MB wasm) never block the page.
+    let workers: Vec<_> = (0..16)
         .map(|_| {
             let (server, root, pkg) = (server.clone(), root.clone(), pkg.clone());
             std::thread::spawn(move || {
