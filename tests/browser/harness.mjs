@@ -109,7 +109,17 @@ export async function openPage(target, url) {
   page.on('console', (m) => lines.push(`console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => lines.push(`pageerror: ${e.stack || e.message}`));
   page.on('crash', () => lines.push('page crashed'));
-  page.log = () => (lines.length ? `--- page console (last 60 of ${lines.length}) ---\n${lines.slice(-60).join('\n')}` : '--- page console: empty ---');
+  // Network: failures are logged; requests still open are listed on failure (a stalled server shows there).
+  const open = new Map();
+  page.on('request', (r) => open.set(r, Date.now()));
+  page.on('requestfinished', (r) => open.delete(r));
+  page.on('requestfailed', (r) => { open.delete(r); lines.push(`request failed: ${r.url()} (${r.failure()?.errorText})`); });
+  page.log = () => {
+    const con = lines.length ? `--- page console (last 60 of ${lines.length}) ---\n${lines.slice(-60).join('\n')}` : '--- page console: empty ---';
+    const now = Date.now();
+    const pending = [...open].map(([r, t]) => `${r.method()} ${r.url()} (open for ${((now - t) / 1000).toFixed(0)} s)`);
+    return pending.length ? `${con}\n--- requests not finished ---\n${pending.join('\n')}` : con;
+  };
   // 'commit': the page's own readiness is body[data-state], waited for by the tests.
   await page.goto(url, { waitUntil: 'commit', timeout: 120_000 });
   return page;
@@ -140,6 +150,7 @@ export async function reload(page) {
 export async function describe(page) {
   return page.evaluate(() => ({
     state: document.body?.dataset.state,
+    stateText: document.getElementById('state-text')?.textContent ?? null, // not in the contract: diagnostics only
     message: document.getElementById('message')?.textContent ?? null,
     backend: document.getElementById('backend')?.textContent ?? null,
     modelName: document.getElementById('model-name')?.textContent ?? null,
