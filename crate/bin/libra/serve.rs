@@ -1,7 +1,7 @@
 //! `libra serve`: builds the page's wasm (release, LTO, stripped) with wasm-bindgen's own
 //! library, then serves `index.html`, `web/` and the generated `pkg/` on 127.0.0.1.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -67,78 +67,107 @@ pub fn build() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Maps a request path to a file: `/` is `index.html`, `/pkg/..` the wasm-bindgen output,
-/// `/web/..` the page's assets. Anything else, or a path leaving its folder, is `None`.
-fn resolve(root: &Path, pkg: &Path, url: &str) -> Option<PathBuf> {
-    let path = url.split(['?', '#']).next().unwrap_or("/");
-    let rel = Path::new(path.trim_start_matches('/'));
-    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return None;
-    }
-    let mut parts = rel.components();
-    match parts.next().and_then(|c| c.as_os_str().to_str()) {
-        None | Some("index.html") => Some(root.join("index.html")),
-        Some("bench.html") => Some(root.join("web/bench.html")),
-        Some("pkg") => Some(pkg.join(parts.as_path())),
-        Some("web") => Some(root.join(rel)),
-        Some(_) => None,
-    }
+/// The page's routes: `/` is `index.html`, `/bench.html` the benchmark page, `/web/..` the
+/// page's assets and `/pkg/..` the wasm-bindgen output; anything else (or a path leaving its
+/// folder) is 404. Every response says `Cache-Control: no-cache`, so an edited or rebuilt file is
+/// revalidated (`Last-Modified`) instead of served stale.
+fn router(root: &Path, pkg: &Path) -> axum::Router {
+    use axum::http::{HeaderValue, header};
+    use tower_http::services::{ServeDir, ServeFile};
+    let index = ServeFile::new(root.join("index.html"));
+    axum::Router::new()
+        .route_service("/", index.clone())
+        .route_service("/index.html", index)
+        .route_service("/bench.html", ServeFile::new(root.join("web/bench.html")))
+        .nest_service("/web", ServeDir::new(root.join("web")))
+        .nest_service("/pkg", ServeDir::new(pkg))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
 }
 
 /// Serves the page on `127.0.0.1:port` (0: any free port) until the process is stopped.
 pub fn serve(port: u16) -> Result<()> {
-    let root = project_root();
     let pkg = pkg_dir();
     if !pkg.join("libra_rcnn_bg.wasm").exists() {
         bail!("{} has no wasm build: run `libra serve` without --no-build first", pkg.display());
     }
-    let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| anyhow::anyhow!("listening on 127.0.0.1:{port}: {e}"))?;
-    let addr = server.server_addr().to_ip().context("server address")?;
-    println!("Serving the Libra R-CNN page at http://{addr}/  (Ctrl-C to stop)");
-    let server = std::sync::Arc::new(server);
-    // Enough threads that a few slow or stalled downloads (a 34 MB wasm) never block the page.
-    let workers: Vec<_> = (0..16)
-        .map(|_| {
-            let (server, root, pkg) = (server.clone(), root.clone(), pkg.clone());
-            std::thread::spawn(move || {
-                for req in server.incoming_requests() {
-                    let file = resolve(&root, &pkg, req.url()).filter(|p| p.is_file());
-                    let result = match file.and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f))) {
-                        Some((path, f)) => {
-                            let mime = mime_guess::from_path(&path).first_or_octet_stream();
-                            let response = tiny_http::Response::from_file(f)
-                                .with_header(tiny_http::Header::from_bytes("Content-Type", mime.essence_str()).expect("header"))
-                                .with_header(tiny_http::Header::from_bytes("Cache-Control", "no-cache").expect("header"));
-                            req.respond(response)
-                        }
-                        None => req.respond(tiny_http::Response::from_string("not found").with_status_code(404)),
-                    };
-                    if let Err(e) = result {
-                        log::warn!("response failed: {e}");
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.join().map_err(|_| anyhow::anyhow!("server thread panicked"))?;
-    }
-    Ok(())
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server's runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("listening on 127.0.0.1:{port}"))?;
+        let addr = listener.local_addr().context("server address")?;
+        println!("Serving the Libra R-CNN page at http://{addr}/  (Ctrl-C to stop)");
+        axum::serve(listener, router(&project_root(), &pkg)).await.context("serving the page")
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    /// Starts the router on a free port in a background thread, serving `pkg` as `/pkg`.
+    fn start(pkg: PathBuf) -> SocketAddr {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, router(&project_root(), &pkg)).await.unwrap();
+            })
+        });
+        rx.recv().unwrap()
+    }
+
+    /// Sends a GET for `path` on `stream` and returns the response head (status line + headers).
+    fn get_on(stream: &mut TcpStream, path: &str) -> String {
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                other => panic!("no response to GET {path} ({other:?}); got so far: {:?}", String::from_utf8_lossy(&head)),
+            }
+        }
+        String::from_utf8(head).unwrap().to_ascii_lowercase()
+    }
+
+    fn test_pkg() -> PathBuf {
+        let pkg = std::env::temp_dir().join(format!("libra-serve-test-{}", std::process::id()));
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("libra_rcnn_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        pkg
+    }
 
     #[test]
-    fn resolves_page_paths_and_refuses_others() {
-        let (root, pkg) = (Path::new("/r"), Path::new("/p"));
-        assert_eq!(resolve(root, pkg, "/"), Some(PathBuf::from("/r/index.html")));
-        assert_eq!(resolve(root, pkg, "/?backend=cpu"), Some(PathBuf::from("/r/index.html")));
-        assert_eq!(resolve(root, pkg, "/pkg/libra_rcnn.js"), Some(PathBuf::from("/p/libra_rcnn.js")));
-        assert_eq!(resolve(root, pkg, "/web/app.js"), Some(PathBuf::from("/r/web/app.js")));
-        assert_eq!(resolve(root, pkg, "/web/../Cargo.toml"), None);
-        assert_eq!(resolve(root, pkg, "/Cargo.toml"), None);
-        assert_eq!(resolve(root, pkg, "/pkg/../../etc/passwd"), None);
+    fn serves_the_page_files_with_their_types_and_refuses_others() {
+        let addr = start(test_pkg());
+        let get = |path: &str| get_on(&mut TcpStream::connect(addr).unwrap(), path);
+        for (path, mime) in [("/", "text/html"), ("/index.html", "text/html"), ("/bench.html", "text/html"), ("/web/app.js", "text/javascript"), ("/web/style.css", "text/css"), ("/pkg/libra_rcnn_bg.wasm", "application/wasm")] {
+            let head = get(path);
+            assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+            assert!(head.contains(&format!("content-type: {mime}")), "{path}: {head}");
+            assert!(head.contains("cache-control: no-cache"), "{path}: {head}");
+        }
+        for path in ["/Cargo.toml", "/web/../Cargo.toml", "/pkg/../../etc/passwd", "/web/missing.js"] {
+            let head = get(path);
+            assert!(head.starts_with("http/1.1 404") || head.starts_with("http/1.1 400"), "{path}: {head}");
+        }
+    }
+
+    /// A browser opens several keep-alive connections at once and may leave some idle; every
+    /// one must still be answered (tiny_http queued a burst of connections behind busy threads,
+    /// and the page hung on a module script).
+    #[test]
+    fn answers_every_connection_of_a_burst() {
+        let addr = start(test_pkg());
+        let mut conns: Vec<TcpStream> = (0..12).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        for (i, conn) in conns.iter_mut().enumerate().rev() {
+            let head = get_on(conn, "/web/app.js");
+            assert!(head.starts_with("http/1.1 200"), "connection {i}: {head}");
+        }
     }
 }
