@@ -1,9 +1,14 @@
-//! One-file model checkpoints: `LIBRARCNN1` magic, u32 LE length, the `DetectorConfig` as
-//! JSON, then the weights in burn's burnpack format (f32, or f16 for conv/linear/norm weights
-//! to halve the file). Loads from bytes (the page) or a file; f16 weights load back as f32.
+//! One-file model checkpoints in two formats, told apart by their first bytes:
+//! - ours (`.lrc`): `LIBRARCNN1` magic, u32 LE length, the `DetectorConfig` as JSON, then the
+//!   weights in burn's burnpack format;
+//! - safetensors, with the `DetectorConfig` JSON in the header's metadata under
+//!   [`SAFETENSORS_CONFIG_KEY`], readable by any safetensors tool.
+//!
+//! Weights are f32, or f16 for conv/linear/norm weights to halve the file; f16 loads back as f32.
+//! Loads from bytes (the page) or a file.
 
 use burn::module::Module;
-use burn::store::{BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleSnapshot};
+use burn::store::{BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Bytes, DType, Device};
 
 use crate::config::DetectorConfig;
@@ -11,6 +16,9 @@ use crate::error::{Error, Result};
 use crate::model::LibraRcnn;
 
 const MAGIC: &[u8; 10] = b"LIBRARCNN1";
+
+/// Metadata key of a safetensors checkpoint that holds the `DetectorConfig` as JSON.
+pub const SAFETENSORS_CONFIG_KEY: &str = "libra_rcnn.config";
 
 /// Serialises config + weights in f32 (native only: burn's collector reads tensors synchronously).
 pub fn to_bytes(model: &LibraRcnn) -> Result<Vec<u8>> {
@@ -34,9 +42,36 @@ pub fn to_bytes_with(model: &LibraRcnn, half: bool) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Reads the config of a checkpoint without building the model.
+/// [`to_bytes_with`] in the safetensors format (config in the metadata; native only).
+pub fn to_safetensors(model: &LibraRcnn, half: bool) -> Result<Vec<u8>> {
+    let json = serde_json::to_string(&model.config).map_err(|e| Error::Weights(e.to_string()))?;
+    let mut store = SafetensorsStore::from_bytes(None).metadata(SAFETENSORS_CONFIG_KEY, json);
+    if half {
+        store = store.with_to_adapter(HalfPrecisionAdapter::new());
+    }
+    model.save_into(&mut store).map_err(|e| Error::Weights(format!("{e:?}")))?;
+    store.get_bytes().map_err(|e| Error::Weights(format!("{e:?}")))
+}
+
+fn not_a_checkpoint(m: &str) -> Error {
+    Error::Weights(format!("not a Libra R-CNN checkpoint: {m}"))
+}
+
+/// The config of a safetensors checkpoint, from its header's metadata.
+fn read_safetensors_config(bytes: &[u8]) -> Result<DetectorConfig> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| not_a_checkpoint(&format!("neither a .lrc file nor readable safetensors ({e})")))?;
+    let json = header.metadata().as_ref().and_then(|m| m.get(SAFETENSORS_CONFIG_KEY)).ok_or_else(|| {
+        not_a_checkpoint(&format!("this safetensors file has no `{SAFETENSORS_CONFIG_KEY}` metadata (export models with `libra export --out model.safetensors`)"))
+    })?;
+    let config: DetectorConfig = serde_json::from_str(json).map_err(|e| not_a_checkpoint(&format!("config: {e}")))?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Reads the config of a `.lrc` checkpoint without building the model; returns it and the
+/// burnpack weights that follow it.
 pub fn read_config(bytes: &[u8]) -> Result<(DetectorConfig, &[u8])> {
-    let bad = |m: &str| Error::Weights(format!("not a Libra R-CNN checkpoint: {m}"));
+    let bad = not_a_checkpoint;
     if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
         return Err(bad("missing LIBRARCNN1 header"));
     }
@@ -48,21 +83,32 @@ pub fn read_config(bytes: &[u8]) -> Result<(DetectorConfig, &[u8])> {
     Ok((config, &bytes[len_at + 4 + len..]))
 }
 
-/// Builds the model a checkpoint describes and loads its weights; every tensor must be
-/// present with the right shape.
+/// Builds the model a checkpoint (either format) describes and loads its weights; every
+/// tensor must be present with the right shape.
 pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<LibraRcnn> {
-    let (config, pack) = read_config(bytes)?;
-    let mut model = LibraRcnn::new(&config, device)?;
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(pack.to_vec()))).with_from_adapter(FloatCastAdapter::to(DType::F32));
-    let res = model.load_from(&mut store).map_err(|e| Error::Weights(format!("corrupt weights: {e:?}")))?;
+    let corrupt = |e| Error::Weights(format!("corrupt weights: {e}"));
+    let (model, res) = if bytes.starts_with(MAGIC) {
+        let (config, pack) = read_config(bytes)?;
+        let mut model = LibraRcnn::new(&config, device)?;
+        let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(pack.to_vec()))).with_from_adapter(FloatCastAdapter::to(DType::F32));
+        let res = model.load_from(&mut store).map_err(|e| corrupt(format!("{e:?}")))?;
+        (model, res)
+    } else {
+        let config = read_safetensors_config(bytes)?;
+        let mut model = LibraRcnn::new(&config, device)?;
+        let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).with_from_adapter(FloatCastAdapter::to(DType::F32));
+        let res = model.load_from(&mut store).map_err(|e| corrupt(format!("{e:?}")))?;
+        (model, res)
+    };
     crate::weights::check_applied(res, "checkpoint weights")?;
     Ok(model.fork(device))
 }
 
-/// Writes [`to_bytes_with`] to `path`.
+/// Writes the model to `path`: safetensors when it ends in `.safetensors`, else our `.lrc` format.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn save(model: &LibraRcnn, path: &std::path::Path, half: bool) -> Result<()> {
-    std::fs::write(path, to_bytes_with(model, half)?).map_err(|e| Error::Io(format!("writing {}: {e}", path.display())))
+    let bytes = if path.extension().is_some_and(|e| e == "safetensors") { to_safetensors(model, half)? } else { to_bytes_with(model, half)? };
+    std::fs::write(path, bytes).map_err(|e| Error::Io(format!("writing {}: {e}", path.display())))
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -2,7 +2,8 @@
 
 use burn::tensor::Device;
 use image::RgbImage;
-use libra_rcnn::checkpoint::{from_bytes, to_bytes, to_bytes_with};
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use libra_rcnn::checkpoint::{SAFETENSORS_CONFIG_KEY, from_bytes, to_bytes, to_bytes_with, to_safetensors};
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::infer::detect;
 use libra_rcnn::model::LibraRcnn;
@@ -62,4 +63,38 @@ fn bad_files_are_reported() {
     swapped.extend_from_slice(&bytes[14 + old_len..]);
     let msg = err(&swapped);
     assert!(msg.contains("do not fit") || msg.contains("corrupt"), "{msg}");
+}
+
+#[test]
+fn safetensors_round_trip_gives_identical_detections() {
+    let dev = Device::flex();
+    let m = model(&dev);
+    let img = RgbImage::from_fn(80, 60, |x, y| image::Rgb([(x * 5) as u8, (y * 2) as u8, 90]));
+    let a = pollster::block_on(detect(&m, &img)).expect("detect");
+    let bytes = to_safetensors(&m, false).expect("save");
+    // A plain safetensors file: the u64 header length, then a JSON header.
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).expect("safetensors header is JSON");
+    assert!(header["__metadata__"][SAFETENSORS_CONFIG_KEY].is_string(), "config in the metadata");
+    let back = from_bytes(&bytes, &dev).expect("load");
+    assert_eq!(back.config, m.config);
+    assert_eq!(a, pollster::block_on(detect(&back, &img)).expect("detect"));
+    let half = to_safetensors(&m, true).expect("save f16");
+    assert!((half.len() as f64) < 0.6 * bytes.len() as f64, "f16 {} vs f32 {} bytes", half.len(), bytes.len());
+    from_bytes(&half, &dev).expect("load f16");
+}
+
+#[test]
+fn bad_safetensors_files_are_reported() {
+    let dev = Device::flex();
+    let m = model(&dev);
+    let err = |b: &[u8]| from_bytes(b, &dev).err().expect("must fail").to_string();
+    // Safetensors written by another tool: no config to build the model from.
+    let mut store = SafetensorsStore::from_bytes(None);
+    m.save_into(&mut store).expect("save");
+    let msg = err(&store.get_bytes().expect("bytes"));
+    assert!(msg.contains(SAFETENSORS_CONFIG_KEY), "{msg}");
+    let bytes = to_safetensors(&m, false).expect("save");
+    let msg = err(&bytes[..bytes.len() - 100]);
+    assert!(msg.contains("not a Libra R-CNN checkpoint") || msg.contains("corrupt"), "{msg}");
 }

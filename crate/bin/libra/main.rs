@@ -91,7 +91,7 @@ enum Command {
     Train {
         #[command(flatten)]
         args: TrainArgs,
-        /// Checkpoint to write.
+        /// Checkpoint to write (`.safetensors`: safetensors with the config in its metadata).
         #[arg(long, default_value = "model.lrc")]
         out: PathBuf,
         /// Switch off balancing parts: any of iou-balanced, bfp, balanced-l1 (comma separated).
@@ -101,10 +101,11 @@ enum Command {
         #[arg(long)]
         half: bool,
     },
-    /// Rewrite a checkpoint, optionally with f16 weights.
+    /// Rewrite a checkpoint, optionally with f16 weights or as safetensors.
     Export {
         #[arg(long)]
         model: PathBuf,
+        /// `.safetensors`: safetensors with the config in its metadata; anything else: `.lrc`.
         #[arg(long)]
         out: PathBuf,
         #[arg(long)]
