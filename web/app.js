@@ -232,8 +232,8 @@ async function openSample(file) {
 async function openFile(file) {
   if (!file) return;
   if (file.type.startsWith('video/')) return openVideoFile(file);
+  if (/\.(lrc|safetensors)$/i.test(file.name)) return changeModel(() => engine.loadFile(file));
   const bitmap = await decodeImage(file);
-  if (!bitmap && file.name.endsWith('.lrc')) return say(`"${file.name}" is a model, not a picture: load it with "Load model" in the Model section.`);
   if (!bitmap) return say(`"${file.name}" is not a picture this browser can read. Choose an image (PNG, JPEG, WebP, …) or a video file.`);
   await showStill(bitmap, `file:${file.name}`);
 }
@@ -346,7 +346,8 @@ ui.modelInput.addEventListener('change', () => {
 });
 ui.modelReset.addEventListener('click', () => changeModel(() => engine.reset()));
 
-// Drops anywhere open the file (and keep the browser from navigating away to it).
+// Drops anywhere open the file, or load it when it is a model (and keep the browser from
+// navigating away to it).
 const dropZone = $('drop-zone');
 window.addEventListener('dragover', (e) => {
   e.preventDefault();

@@ -73,7 +73,7 @@ export class DetectorClient {
 }
 
 /**
- * Starts a worker, loads `bytes` (an ArrayBuffer of a .lrc checkpoint; a copy is sent) and, on
+ * Starts a worker, loads `bytes` (an ArrayBuffer of a .lrc or .safetensors checkpoint; a copy is sent) and, on
  * WebGPU, warms the shaders up. Resolves with {client, backend, info}; on failure the worker is
  * stopped and the error (WorkerDied if it died) is thrown.
  */

@@ -64,7 +64,7 @@ export class Engine {
     });
   }
 
-  /** Loads a user's .lrc file; on success it runs and is cached, on failure the previous model keeps running. */
+  /** Loads a user's model file (.lrc or .safetensors); on success it runs and is cached, on failure the previous model keeps running. */
   loadFile(file) {
     return this.#swap(async () => ({ bytes: await file.arrayBuffer(), name: file.name, label: file.name, isDefault: false }), `the model ${file.name}`);
   }

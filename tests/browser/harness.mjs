@@ -74,6 +74,13 @@ export async function nativeDetect(model = DEFAULT_MODEL, image = join(SAMPLES, 
   return parsed[0].detections;
 }
 
+/** `libra export --model <model> --out <out> [--half]`: rewrites a checkpoint (`.safetensors` by extension). */
+export async function exportModel(model, out, { half = false } = {}) {
+  requireBinary();
+  const args = ['export', '--model', model, '--out', out, ...(half ? ['--half'] : [])];
+  await execFileAsync(LIBRA, args, { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60_000 });
+}
+
 // --- the browser -------------------------------------------------------------------------------
 
 async function playwright() {
@@ -209,6 +216,27 @@ export async function detectSample(page, file = SAMPLE, ms = DETECT_MS) {
   const afterSeq = await lastSeq(page);
   await page.click(`button.sample[data-file="${file}"]`);
   return waitForResult(page, afterSeq, `sample:${file}`, ms);
+}
+
+/** Drops a file (name, mimeType, buffer) on the page as a user dragging it from their files would. */
+export async function dropFile(page, { name, mimeType, buffer }) {
+  await page.evaluate(([name, type, b64]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], name, { type }));
+    document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  }, [name, mimeType, buffer.toString('base64')]);
+}
+
+/** Waits until #model-name shows `name` and the page is ready again. */
+export async function waitForModel(page, name, ms = LOAD_MS) {
+  try {
+    await page.waitForFunction((n) => (document.getElementById('model-name')?.textContent ?? '').includes(n), name, { timeout: ms, polling: 250 });
+  } catch (e) {
+    throw new Error(`#model-name never showed ${name} within ${ms} ms (it shows "${await modelName(page)}")`);
+  }
+  await waitForState(page, 'ready', ms);
 }
 
 /** Empties #message, so that the next message (even a repeated one) can be told apart. */
