@@ -76,11 +76,21 @@ pub struct WebDetector {
 
 #[wasm_bindgen]
 impl WebDetector {
-    /// Loads a checkpoint (`LIBRARCNN1` file written by the CLI or the page) onto `backend`.
+    /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`.
     pub async fn load(bytes: Vec<u8>, backend: String) -> Result<WebDetector, JsError> {
         let device = device(&backend).await?;
         let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
         Ok(WebDetector { model, backend })
+    }
+
+    /// Runs the network at `size` x `size` pixels (a multiple of 64) instead of the size it was
+    /// trained at: larger sees smaller objects, smaller runs faster.
+    pub fn set_input_size(&mut self, size: usize) -> Result<(), JsError> {
+        let mut config = self.model.config.clone();
+        config.input_size = size;
+        config.validate().map_err(js_err)?;
+        self.model.config = config;
+        Ok(())
     }
 
     /// JSON: `{classes, input_size, parameters, backend}`.

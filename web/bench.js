@@ -1,5 +1,6 @@
-// Benchmark page: the default model on a bundled sample at the model's input size, run N times
-// (?runs=N, default 20, after ?warmup=N untimed runs, default 2) in the page's worker; reports
+// Benchmark page: the default model on a bundled sample, run N times (?runs=N, default 20, after
+// ?warmup=N untimed runs, default 2) in the page's worker, at the model's input size or at
+// ?size=S (a multiple of 64: the sample is drawn at S x S and the network runs at S); reports
 // medians as a table, as JSON in #bench-result and as window.benchResult. ?backend=cpu forces the CPU.
 import { startDetector, WorkerDied } from './detector.js';
 
@@ -20,6 +21,7 @@ const params = new URLSearchParams(location.search);
 const forceCpu = params.get('backend') === 'cpu';
 const runs = intParam('runs', 20, 1, 1000);
 const warmupRuns = intParam('warmup', 2, 0, 100);
+const size = intParam('size', 0, 0, 2048); // 0: the model's own input size
 
 const $ = (id) => document.getElementById(id);
 let bench = null; // {client, backend, info, pixels}; null until set up, or after the worker died
@@ -66,7 +68,8 @@ async function setUp() {
   const { kind, reason } = started.backend;
   $('backend').textContent = kind === 'webgpu' ? `WebGPU — ${reason}` : `CPU (WebAssembly) — ${reason}`;
   try {
-    return { ...started, pixels: await samplePixels(started.info.input_size) };
+    const info = size ? await started.client.request({ type: 'resize', size }, DETECT_TIMEOUT_MS) : started.info;
+    return { ...started, info, pixels: await samplePixels(info.input_size) };
   } catch (e) {
     started.client.terminate();
     throw e;
@@ -159,14 +162,17 @@ async function run() {
   }
 }
 
-{
+/** A link to this page with `changes` applied to its query (null deletes a parameter). */
+function linkWith(id, changes, text) {
   const next = new URLSearchParams(params);
-  if (forceCpu) next.delete('backend');
-  else next.set('backend', 'cpu');
-  const link = $('switch-backend');
-  link.href = `${location.pathname}${next.size ? `?${next}` : ''}`;
-  link.textContent = forceCpu ? 'Run with the default backend (WebGPU if available)' : 'Run with ?backend=cpu';
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) next.delete(k);
+    else next.set(k, v);
+  }
+  Object.assign($(id), { href: `${location.pathname}${next.size ? `?${next}` : ''}`, textContent: text });
 }
+linkWith('switch-backend', { backend: forceCpu ? null : 'cpu' }, forceCpu ? 'Run with the default backend (WebGPU if available)' : 'Run with ?backend=cpu');
+linkWith('switch-size', { size: size === 512 ? null : '512' }, size === 512 ? "Run at the model's input size" : 'Run at 512 px');
 $('run-again').addEventListener('click', run);
 
 run();

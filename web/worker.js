@@ -4,6 +4,7 @@
 //   {type: 'init', backend: 'auto' | 'cpu', cpuReason, modelBytes: ArrayBuffer}
 //       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, backend}}
 //   {type: 'warmup'}                                   -> {} (one detection on a grey input)
+//   {type: 'resize', size}                             -> info, with the network now run at size x size
 //   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON
 // Replies (worker -> main): {type: 'reply', id, result} or {type: 'reply', id, error: message}.
 // Also: {type: 'progress', text} while starting, and {type: 'panic', message} when the wasm
@@ -78,6 +79,13 @@ async function watchGpu(gpuAdapter) {
   }
 }
 
+// For the browser tests: destroying the watched device resolves its `lost` promise as a real
+// GPU loss does, so the page's recovery can be checked without a real GPU to lose.
+self.simulateGpuLoss = () => {
+  if (!gpuWatch) throw new Error('this worker watches no GPU device');
+  gpuWatch.destroy();
+};
+
 async function init({ backend, cpuReason, modelBytes }) {
   if (detector) throw new Error('this worker already holds a model');
   progress('loading the WebAssembly module…');
@@ -116,6 +124,13 @@ async function warmup() {
   return {};
 }
 
+async function resize({ size }) {
+  loaded().set_input_size(size);
+  const info = JSON.parse(detector.info());
+  inputSize = info.input_size;
+  return info;
+}
+
 async function detect({ rgba, width, height }) {
   return JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height));
 }
@@ -125,7 +140,7 @@ function loaded() {
   return detector;
 }
 
-const handlers = { init, warmup, detect };
+const handlers = { init, warmup, resize, detect };
 
 self.onmessage = async ({ data }) => {
   try {

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, onPage, waitForState, backendOf, detectSample, nativeDetect, checkTimings,
-  assertSameAsNative, assertGroundTruth, TEST_TIMEOUT,
+  assertSameAsNative, assertGroundTruth, LOAD_MS, TEST_TIMEOUT,
 } from './harness.mjs';
 
 let server;
@@ -55,6 +55,24 @@ test('no --enable-unsafe-webgpu, no ?backend: the page falls back to the CPU by 
       }
       const r = await detectSample(page);
       assertSameAsNative(assert, r.detections, native, `fallback ${backend.kind}`);
+    });
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the benchmark page runs at another input size (?size=384, one run, CPU)', { timeout: TEST_TIMEOUT }, async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    await onPage(browser, `${server.url}bench.html?backend=cpu&runs=1&warmup=0&size=384`, 'bench-cpu-384', async (page) => {
+      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: LOAD_MS, polling: 500 });
+      const r = await page.evaluate(() => window.benchResult);
+      assert.ok(!r.error, `the benchmark failed: ${r.error}`);
+      console.log(`bench at 384 px on ${r.backend.kind}: ${r.median.total_ms.toFixed(0)} ms, ${r.detections} detections`);
+      assert.equal(r.backend.kind, 'cpu');
+      assert.deepEqual([r.model.input_size, r.input.width, r.input.height], [384, 384, 384], 'the network and the sample must be at 384 px');
+      assert.ok(r.median.fps > 0 && r.detections > 0, `a finished run with detections: ${JSON.stringify(r.median)}, ${r.detections} detections`);
+      checkTimings(assert, { timings: r.median });
     });
   } finally {
     await browser.close();

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launch, onPage, waitForState, backendOf, detectSample, nativeDetect, checkTimings,
+  startServer, launch, onPage, waitForState, waitForMessage, backendOf, detectSample, nativeDetect, checkTimings,
   assertSameAsNative, assertGroundTruth, TEST_TIMEOUT,
 } from './harness.mjs';
 
@@ -27,5 +27,24 @@ test('WebGPU: adapter reported, same detections as native, ground truth found', 
     checkTimings(assert, r);
     assertGroundTruth(assert, r.detections, native, undefined, 'WebGPU');
     assertSameAsNative(assert, r.detections, native, 'WebGPU');
+  });
+});
+
+test('GPU device lost: a message, the detector restarts on the CPU, detections go on', { timeout: TEST_TIMEOUT }, async () => {
+  const native = await nativeDetect();
+  await onPage(browser, server.url, 'webgpu-device-lost', async (page) => {
+    await waitForState(page, 'ready');
+    assert.equal((await backendOf(page))?.kind, 'webgpu', 'the page must start on WebGPU');
+    const workers = page.workers().filter((w) => w.url().endsWith('/web/worker.js'));
+    assert.equal(workers.length, 1, `one detector worker expected, found ${workers.map((w) => w.url())}`);
+    await workers[0].evaluate(() => self.simulateGpuLoss());
+    const msg = await waitForMessage(page, /lost/i);
+    console.log('after the loss:', msg);
+    await waitForState(page, 'ready');
+    const backend = await backendOf(page);
+    assert.equal(backend?.kind, 'cpu', `after a GPU loss the detector must run on the CPU: ${JSON.stringify(backend)}`);
+    assert.match(String(backend.reason), /lost/i, 'the CPU backend must say it replaced a lost GPU');
+    const r = await detectSample(page);
+    assertSameAsNative(assert, r.detections, native, 'CPU after the GPU loss');
   });
 });
