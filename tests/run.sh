@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: the Rust unit and integration tests natively (flex CPU
-# backend), then the page's release wasm build and the browser tests (headless Chromium,
-# WebGPU on SwiftShader and the CPU fallback) against `libra serve`.
+# Runs every test of the project: the page's JavaScript unit tests, the Rust unit and
+# integration tests natively (flex CPU backend), then the page's release wasm build and the
+# browser tests (headless Chromium, WebGPU on SwiftShader and the CPU fallback) against
+# `libra serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The same build directory as `cargo run --bin libra -- serve` unless CARGO_TARGET_DIR says otherwise.
@@ -10,6 +11,8 @@ for tool in node npm; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing (Debian: apt-get install -y nodejs npm)" >&2; exit 1; }
 done
 [ -x /usr/bin/chromium ] || { echo "error: /usr/bin/chromium is missing (Debian: apt-get install -y chromium)" >&2; exit 1; }
+# The page's pure JavaScript (dataset geometry, undo, COCO/VOC conversion): seconds, so first.
+node --test tests/unit/
 cargo test
 # The benchmark must keep compiling (it is run by hand, see README).
 cargo bench --profile dev --bench detector --no-run
