@@ -12,6 +12,9 @@ pub enum Error {
     Device(String),
     #[error("{0}")]
     Io(String),
+    /// A request that cannot be served as asked (the page's calls).
+    #[error("{0}")]
+    Input(String),
 }
 
 impl From<burn::tensor::ExecutionError> for Error {

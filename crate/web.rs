@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::checkpoint;
 use crate::infer::{NamedDetection, StageTimes, detect_staged};
 use crate::model::LibraRcnn;
+use crate::sampling_view::sampling_view;
 
 thread_local! {
     /// The WebGPU device: burn's wgpu runtime initialises once per page (worker).
@@ -67,6 +68,16 @@ struct DetectResult {
     total_ms: f64,
 }
 
+/// An RGBA picture (`width * height * 4` bytes, as from `getImageData`) as RGB.
+fn rgb_image(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage, JsError> {
+    let n = width as usize * height as usize;
+    if n == 0 || rgba.len() != n * 4 {
+        return Err(js_err(format!("picture of {width}x{height} needs {} RGBA bytes, got {}", n * 4, rgba.len())));
+    }
+    let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    Ok(RgbImage::from_raw(width, height, rgb).expect("length checked"))
+}
+
 /// A loaded detector on one backend.
 #[wasm_bindgen]
 pub struct WebDetector {
@@ -110,15 +121,20 @@ impl WebDetector {
     /// timings: {backbone_neck_ms, rpn_ms, roi_head_ms, postprocess_ms}, total_ms}`, boxes in
     /// the picture's pixels, every detection above the model's own score threshold.
     pub async fn detect(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<String, JsError> {
-        let n = width as usize * height as usize;
-        if n == 0 || rgba.len() != n * 4 {
-            return Err(js_err(format!("picture of {width}x{height} needs {} RGBA bytes, got {}", n * 4, rgba.len())));
-        }
-        let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        let image = RgbImage::from_raw(width, height, rgb).expect("length checked");
+        let image = rgb_image(&rgba, width, height)?;
         let start = now();
         let (detections, timings) = detect_staged(&self.model, &image, Some(&now)).await.map_err(js_err)?;
         let result = DetectResult { detections, timings, total_ms: now() - start };
         Ok(serde_json::to_string(&result).expect("detections serialise"))
+    }
+
+    /// The "sampled negatives" view of an RGBA picture with its GT boxes (`gt_json`:
+    /// `[[x1, y1, x2, y2], ...]` in the picture's pixels): JSON of
+    /// [`SamplingView`](crate::sampling_view::SamplingView), as `libra sampling` prints it.
+    pub async fn sampling_view(&self, rgba: Vec<u8>, width: u32, height: u32, gt_json: String, seed: u32) -> Result<String, JsError> {
+        let image = rgb_image(&rgba, width, height)?;
+        let gt: Vec<[f32; 4]> = serde_json::from_str(&gt_json).map_err(|e| js_err(format!("GT boxes: {e}")))?;
+        let view = sampling_view(&self.model, &image, &gt, seed.into()).await.map_err(js_err)?;
+        Ok(serde_json::to_string(&view).expect("the view serialises"))
     }
 }

@@ -91,6 +91,16 @@ async function changeModel(load) {
   }
 }
 
+/**
+ * What the R-CNN samplers pick on `picture` (ImageData) for its GT `boxes` ([[x1, y1, x2, y2], ...]
+ * in its pixels) from `seed`, by the running detector's model (the dataset section draws it).
+ */
+app.samplingView = async (picture, boxes, seed) => {
+  const client = await engine.ready();
+  const rgba = picture.data.slice().buffer;
+  return client.request({ type: 'sampling', rgba, width: picture.width, height: picture.height, boxes, seed }, DETECT_TIMEOUT_MS, [rgba]);
+};
+
 // --- detection -------------------------------------------------------------------------------
 
 let queue = Promise.resolve();

@@ -5,6 +5,8 @@
 //       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, backend}}
 //   {type: 'warmup'}                                   -> {} (one detection on a grey input)
 //   {type: 'resize', size}                             -> info, with the network now run at size x size
+//   {type: 'sampling', rgba, width, height, boxes, seed} -> the parsed sampling_view() JSON (what
+//       the R-CNN samplers pick on the picture for its GT boxes [[x1, y1, x2, y2], ...])
 //   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON
 // Replies (worker -> main): {type: 'reply', id, result} or {type: 'reply', id, error: message}.
 // Also: {type: 'progress', text} while starting, and {type: 'panic', message} when the wasm
@@ -135,12 +137,16 @@ async function detect({ rgba, width, height }) {
   return JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height));
 }
 
+async function sampling({ rgba, width, height, boxes, seed }) {
+  return JSON.parse(await loaded().sampling_view(new Uint8Array(rgba), width, height, JSON.stringify(boxes), seed));
+}
+
 function loaded() {
   if (!detector) throw new Error('no model is loaded in this worker');
   return detector;
 }
 
-const handlers = { init, warmup, resize, detect };
+const handlers = { init, warmup, resize, detect, sampling };
 
 self.onmessage = async ({ data }) => {
   try {

@@ -141,6 +141,18 @@ enum Command {
         #[arg(long, default_value_t = 0.3)]
         score: f32,
     },
+    /// What the R-CNN samplers (random, IoU-balanced) pick on one image with given GT boxes
+    /// (paper Fig. 3); prints JSON, the same as the page's sampling view.
+    Sampling {
+        #[arg(long)]
+        model: PathBuf,
+        image: PathBuf,
+        /// GT boxes in image pixels as JSON: `[[x1, y1, x2, y2], ...]`.
+        #[arg(long)]
+        boxes: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u32,
+    },
     /// The paper's Table 2: baseline, +IoU-balanced, +BFP, +Balanced L1, same seed and budget.
     Ablation {
         #[command(flatten)]
@@ -341,6 +353,13 @@ fn main() -> Result<()> {
                 all.push(serde_json::json!({ "image": path, "detections": dets }));
             }
             println!("{}", serde_json::to_string_pretty(&all)?);
+        }
+        Command::Sampling { model, image, boxes, seed } => {
+            let model = checkpoint::load(&model, &dev)?;
+            let gt: Vec<[f32; 4]> = serde_json::from_str(&boxes).context("--boxes must be JSON like [[x1, y1, x2, y2], ...]")?;
+            let img = libra_rcnn::data::read_image_file(&image)?;
+            let view = pollster::block_on(libra_rcnn::sampling_view::sampling_view(&model, &img, &gt, seed.into()))?;
+            println!("{}", serde_json::to_string(&view)?);
         }
         Command::Ablation { args } => {
             if args.init.is_some() {
