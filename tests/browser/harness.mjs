@@ -74,6 +74,21 @@ export async function nativeDetect(model = DEFAULT_MODEL, image = join(SAMPLES, 
   return parsed[0].detections;
 }
 
+/**
+ * The native CLI's sampling view (`libra sampling`) of `image` (a path) with GT `boxes`
+ * ([[x1, y1, x2, y2], ...] in its pixels) and `seed`: the JSON the page's sampling view shows.
+ */
+export async function nativeSampling(image, boxes, seed, model = DEFAULT_MODEL) {
+  requireBinary();
+  const args = ['sampling', '--model', model, image, '--boxes', JSON.stringify(boxes), '--seed', String(seed)];
+  const { stdout } = await execFileAsync(LIBRA, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 5 * 60_000 });
+  try {
+    return JSON.parse(stdout);
+  } catch (e) {
+    throw new Error(`libra ${args.join(' ')} printed no JSON: ${stdout.slice(0, 500)}`);
+  }
+}
+
 /** `libra export --model <model> --out <out> [--half]`: rewrites a checkpoint (`.safetensors` by extension). */
 export async function exportModel(model, out, { half = false } = {}) {
   requireBinary();

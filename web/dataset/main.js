@@ -1,7 +1,9 @@
 // The "Your dataset" section: photos to label for fine-tuning, their boxes and classes, kept in
 // IndexedDB (store.js) as they change. Wires the DOM (panel.js), the canvas (editor.js), the
-// keys (keys.js), import/export and the state (model.js). Exposes window.libraDataset for tests.
+// keys (keys.js), import/export, the state (model.js) and the sampling view of the current photo
+// (../teach/sampling.js). Exposes window.libraDataset for tests.
 import { cameraErrorText, hiddenVideo, openCamera } from '../sources.js';
+import { SamplingView } from '../teach/sampling.js';
 import { Editor } from './editor.js';
 import { exportCocoJson, exportCocoZip, exportVocZip } from './exporter.js';
 import { nudgeBox } from './geometry.js';
@@ -118,6 +120,7 @@ function render() {
   for (const button of [ui.clear, ...Object.values(ui.exports)]) button.disabled = !ds.images.length;
   if (image && !bitmaps.has(image.id)) loadBitmap(image.id);
   editor.draw();
+  sampling.refresh();
 }
 
 /** Decodes photo `id` for the canvas (keeping the last few), then redraws. */
@@ -189,6 +192,14 @@ const editor = new Editor(ui.canvas, {
   },
   changeBox: (before, after) => changeBox(before, after),
   refuse: say,
+});
+
+const sampling = new SamplingView($('sampling'), {
+  photo() {
+    const image = M.currentImage(ds);
+    return image && blobs.has(image.id) ? { image, blob: blobs.get(image.id) } : null;
+  },
+  say,
 });
 
 // --- photos ----------------------------------------------------------------------------------
@@ -447,6 +458,8 @@ window.libraDataset = {
   get selected() { return selected; },
   /** True once the current photo's picture is decoded and on the canvas (the mouse works from then on). */
   get pictureReady() { return Boolean(bitmaps.get(ds.current)); },
+  /** The sampling view's last result and what it draws (../teach/sampling.js). */
+  get samplingView() { return sampling.state; },
   /** Resolves once every change is written to IndexedDB. */
   flush: () => store?.flush(),
 };
