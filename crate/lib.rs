@@ -16,6 +16,7 @@ pub mod eval;
 pub mod infer;
 pub mod loss;
 pub mod model;
+pub mod pyramid_view;
 pub mod sampling_view;
 pub mod train;
 #[cfg(target_arch = "wasm32")]

@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::checkpoint;
 use crate::infer::{NamedDetection, StageTimes, detect_staged};
 use crate::model::LibraRcnn;
+use crate::pyramid_view::{attention_map, pyramid_view};
 use crate::sampling_view::sampling_view;
 
 thread_local! {
@@ -78,6 +79,35 @@ fn rgb_image(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage, JsError> 
     Ok(RgbImage::from_raw(width, height, rgb).expect("length checked"))
 }
 
+#[derive(Serialize)]
+struct LossCurves {
+    x: Vec<f32>,
+    balanced_l1: Vec<f32>,
+    balanced_l1_grad: Vec<f32>,
+    smooth_l1: Vec<f32>,
+    smooth_l1_grad: Vec<f32>,
+}
+
+/// Balanced L1 (`alpha`, `gamma`, `beta`) and smooth L1 (`beta`), losses and gradients, at `n`
+/// evenly spaced `x` in [0, `x_max`], from the trainer's own formulas (`loss::scalar`): JSON
+/// `{x, balanced_l1, balanced_l1_grad, smooth_l1, smooth_l1_grad}`.
+#[wasm_bindgen]
+pub fn loss_curves(alpha: f32, gamma: f32, beta: f32, x_max: f32, n: usize) -> Result<String, JsError> {
+    if !(alpha > 0.0 && gamma > 0.0 && beta > 0.0 && x_max > 0.0) || !(2..=10_000).contains(&n) {
+        return Err(js_err(format!("loss curves need alpha, gamma, beta, x_max > 0 and 2..=10000 points (got {alpha}, {gamma}, {beta}, {x_max}, {n})")));
+    }
+    use crate::loss::scalar;
+    let x: Vec<f32> = (0..n).map(|i| x_max * i as f32 / (n - 1) as f32).collect();
+    let curves = LossCurves {
+        balanced_l1: x.iter().map(|&v| scalar::balanced_l1(v, alpha, gamma, beta)).collect(),
+        balanced_l1_grad: x.iter().map(|&v| scalar::balanced_l1_grad(v, alpha, gamma, beta)).collect(),
+        smooth_l1: x.iter().map(|&v| scalar::smooth_l1(v, beta)).collect(),
+        smooth_l1_grad: x.iter().map(|&v| scalar::smooth_l1_grad(v, beta)).collect(),
+        x,
+    };
+    Ok(serde_json::to_string(&curves).expect("curves serialise"))
+}
+
 /// A loaded detector on one backend.
 #[wasm_bindgen]
 pub struct WebDetector {
@@ -126,6 +156,22 @@ impl WebDetector {
         let (detections, timings) = detect_staged(&self.model, &image, Some(&now)).await.map_err(js_err)?;
         let result = DetectResult { detections, timings, total_ms: now() - start };
         Ok(serde_json::to_string(&result).expect("detections serialise"))
+    }
+
+    /// The feature pyramid view of an RGBA picture (`channel` < 0: channel energy): JSON of
+    /// [`PyramidView`](crate::pyramid_view::PyramidView), as `libra pyramid` prints it.
+    pub async fn pyramid_view(&self, rgba: Vec<u8>, width: u32, height: u32, channel: i32) -> Result<String, JsError> {
+        let image = rgb_image(&rgba, width, height)?;
+        let view = pyramid_view(&self.model, &image, usize::try_from(channel).ok()).await.map_err(js_err)?;
+        Ok(serde_json::to_string(&view).expect("the view serialises"))
+    }
+
+    /// The non-local block's attention of the picture's pixel (`x`, `y`): JSON of
+    /// [`AttentionMap`](crate::pyramid_view::AttentionMap), as `libra attention` prints it.
+    pub async fn attention_map(&self, rgba: Vec<u8>, width: u32, height: u32, x: f32, y: f32) -> Result<String, JsError> {
+        let image = rgb_image(&rgba, width, height)?;
+        let map = attention_map(&self.model, &image, x, y).await.map_err(js_err)?;
+        Ok(serde_json::to_string(&map).expect("the map serialises"))
     }
 
     /// The "sampled negatives" view of an RGBA picture with its GT boxes (`gt_json`:

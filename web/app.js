@@ -91,15 +91,23 @@ async function changeModel(load) {
   }
 }
 
-/**
- * What the R-CNN samplers pick on `picture` (ImageData) for its GT `boxes` ([[x1, y1, x2, y2], ...]
- * in its pixels) from `seed`, by the running detector's model (the dataset section draws it).
- */
-app.samplingView = async (picture, boxes, seed) => {
+/** Sends the worker a request about `picture` (ImageData, copied) plus `fields`; resolves with its JSON. */
+async function pictureRequest(type, picture, fields) {
   const client = await engine.ready();
   const rgba = picture.data.slice().buffer;
-  return client.request({ type: 'sampling', rgba, width: picture.width, height: picture.height, boxes, seed }, DETECT_TIMEOUT_MS, [rgba]);
-};
+  return client.request({ type, rgba, width: picture.width, height: picture.height, ...fields }, DETECT_TIMEOUT_MS, [rgba]);
+}
+
+// The teaching views (web/teach/) ask the running model about a picture through these.
+/** What the R-CNN samplers pick for GT `boxes` ([[x1, y1, x2, y2], ...] in the picture's pixels) from `seed`. */
+app.samplingView = (picture, boxes, seed) => pictureRequest('sampling', picture, { boxes, seed });
+/** The feature pyramid's maps (`channel` < 0: each map's channel energy, else that channel). */
+app.pyramidView = (picture, channel) => pictureRequest('pyramid', picture, { channel });
+/** The non-local block's attention, over the refine level, of the picture's pixel (x, y). */
+app.attentionMap = (picture, x, y) => pictureRequest('attention', picture, { x, y });
+/** Balanced L1 and smooth L1 losses and gradients at `points` x in [0, xMax], by the trainer's formulas. */
+app.lossCurves = async ({ alpha, gamma, beta, xMax, points }) =>
+  (await engine.ready()).request({ type: 'lossCurves', alpha, gamma, beta, xMax, points }, DETECT_TIMEOUT_MS);
 
 // --- detection -------------------------------------------------------------------------------
 

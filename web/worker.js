@@ -7,6 +7,9 @@
 //   {type: 'resize', size}                             -> info, with the network now run at size x size
 //   {type: 'sampling', rgba, width, height, boxes, seed} -> the parsed sampling_view() JSON (what
 //       the R-CNN samplers pick on the picture for its GT boxes [[x1, y1, x2, y2], ...])
+//   {type: 'pyramid', rgba, width, height, channel}  -> the parsed pyramid_view() JSON
+//   {type: 'attention', rgba, width, height, x, y}   -> the parsed attention_map() JSON
+//   {type: 'lossCurves', alpha, gamma, beta, xMax, points} -> the parsed loss_curves() JSON
 //   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON
 // Replies (worker -> main): {type: 'reply', id, result} or {type: 'reply', id, error: message}.
 // Also: {type: 'progress', text} while starting, and {type: 'panic', message} when the wasm
@@ -20,6 +23,7 @@ const LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ];
 
+let wasm = null; // the wasm module, once loaded
 let detector = null;
 let inputSize = 0;
 let gpuWatch = null; // a device of our own on the same adapter: its loss means the GPU went away
@@ -91,7 +95,6 @@ self.simulateGpuLoss = () => {
 async function init({ backend, cpuReason, modelBytes }) {
   if (detector) throw new Error('this worker already holds a model');
   progress('loading the WebAssembly module…');
-  let wasm;
   try {
     wasm = await import('/pkg/libra_rcnn.js');
     await wasm.default();
@@ -141,12 +144,25 @@ async function sampling({ rgba, width, height, boxes, seed }) {
   return JSON.parse(await loaded().sampling_view(new Uint8Array(rgba), width, height, JSON.stringify(boxes), seed));
 }
 
+async function pyramid({ rgba, width, height, channel }) {
+  return JSON.parse(await loaded().pyramid_view(new Uint8Array(rgba), width, height, channel));
+}
+
+async function attention({ rgba, width, height, x, y }) {
+  return JSON.parse(await loaded().attention_map(new Uint8Array(rgba), width, height, x, y));
+}
+
+async function lossCurves({ alpha, gamma, beta, xMax, points }) {
+  loaded();
+  return JSON.parse(wasm.loss_curves(alpha, gamma, beta, xMax, points));
+}
+
 function loaded() {
   if (!detector) throw new Error('no model is loaded in this worker');
   return detector;
 }
 
-const handlers = { init, warmup, resize, detect, sampling };
+const handlers = { init, warmup, resize, detect, sampling, pyramid, attention, lossCurves };
 
 self.onmessage = async ({ data }) => {
   try {

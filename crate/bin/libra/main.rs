@@ -153,6 +153,26 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u32,
     },
+    /// The feature pyramid of one image (FPN, BFP integrated/refined, balanced levels), each map
+    /// reduced to channel energy or one channel; prints JSON, the same as the page's view.
+    Pyramid {
+        #[arg(long)]
+        model: PathBuf,
+        image: PathBuf,
+        /// One channel instead of the channel energy.
+        #[arg(long)]
+        channel: Option<usize>,
+    },
+    /// The non-local block's attention of one pixel of an image over the refine level (JSON).
+    Attention {
+        #[arg(long)]
+        model: PathBuf,
+        image: PathBuf,
+        #[arg(long)]
+        x: f32,
+        #[arg(long)]
+        y: f32,
+    },
     /// The paper's Table 2: baseline, +IoU-balanced, +BFP, +Balanced L1, same seed and budget.
     Ablation {
         #[command(flatten)]
@@ -360,6 +380,18 @@ fn main() -> Result<()> {
             let img = libra_rcnn::data::read_image_file(&image)?;
             let view = pollster::block_on(libra_rcnn::sampling_view::sampling_view(&model, &img, &gt, seed.into()))?;
             println!("{}", serde_json::to_string(&view)?);
+        }
+        Command::Pyramid { model, image, channel } => {
+            let model = checkpoint::load(&model, &dev)?;
+            let img = libra_rcnn::data::read_image_file(&image)?;
+            let view = pollster::block_on(libra_rcnn::pyramid_view::pyramid_view(&model, &img, channel))?;
+            println!("{}", serde_json::to_string(&view)?);
+        }
+        Command::Attention { model, image, x, y } => {
+            let model = checkpoint::load(&model, &dev)?;
+            let img = libra_rcnn::data::read_image_file(&image)?;
+            let map = pollster::block_on(libra_rcnn::pyramid_view::attention_map(&model, &img, x, y))?;
+            println!("{}", serde_json::to_string(&map)?);
         }
         Command::Ablation { args } => {
             if args.init.is_some() {
