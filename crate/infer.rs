@@ -14,7 +14,6 @@ use crate::data::transform::Letterbox;
 use crate::error::Result;
 use crate::eval::Detection;
 use crate::model::LibraRcnn;
-use crate::model::rpn::{ProposalParams, proposals};
 use crate::train::batch::image_tensor;
 
 /// A detection in source-image pixels, named.
@@ -84,7 +83,6 @@ pub async fn detect_batch_staged(model: &LibraRcnn, images: Tensor<4>, clock: Op
     let mut times = StageTimes::default();
     let cfg = &model.config;
     let b = images.dims()[0];
-    let s = cfg.input_size as f32;
     let t0 = now();
     let feats = model.features(images, false).levels;
     if clock.is_some() {
@@ -94,21 +92,7 @@ pub async fn detect_batch_staged(model: &LibraRcnn, images: Tensor<4>, clock: Op
     let t1 = now();
     times.backbone_neck_ms = t1 - t0;
     let host = model.rpn_to_host(&model.rpn_forward(&feats)).await?;
-    let (anchors, counts) = model.anchors();
-    let n = host.anchors_per_image;
-    let params = ProposalParams {
-        pre_nms: cfg.rpn.pre_nms_test,
-        post_nms: cfg.rpn.post_nms_test,
-        nms_iou: cfg.rpn.nms_iou,
-        image: (s, s),
-    };
-    let per_image: Vec<Vec<BBox>> = (0..b)
-        .map(|i| {
-            let sc = &host.scores[i * n..(i + 1) * n];
-            let de = &host.deltas[i * n * 4..(i + 1) * n * 4];
-            proposals(sc, de, &anchors, &counts, params).into_iter().map(|(bx, _)| bx).collect()
-        })
-        .collect();
+    let per_image = model.proposals(&host, false);
     let rois: Vec<(usize, BBox)> = per_image.iter().enumerate().flat_map(|(i, v)| v.iter().map(move |bx| (i, *bx))).collect();
     let t2 = now();
     times.rpn_ms = t2 - t1;

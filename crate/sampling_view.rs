@@ -13,7 +13,6 @@ use crate::data::transform::Letterbox;
 use crate::error::{Error, Result};
 use crate::model::LibraRcnn;
 use crate::train::batch::image_tensor;
-use crate::train::losses::rcnn_candidates;
 
 /// The IoU histograms' bins: `HIST_BINS` of width `HIST_WIDTH` from 0, covering the negatives
 /// (IoU below the R-CNN's 0.5).
@@ -69,7 +68,9 @@ pub async fn sampling_view(model: &LibraRcnn, image: &RgbImage, gt: &[BBox], see
     let feats = model.features(image_tensor(&lb.apply_image(image), &device), false).levels;
     let host = model.rpn_to_host(&model.rpn_forward(&feats)).await?;
     let gt_input: Vec<BBox> = gt.iter().map(|b| lb.map_box(*b)).collect();
-    let candidates = rcnn_candidates(model, &host, 0, &gt_input);
+    // As in training: the GT boxes, then the proposals.
+    let mut candidates = gt_input.clone();
+    candidates.extend(model.proposals(&host, true).remove(0));
     let assignment = MaxIouAssigner::rcnn().assign(&candidates, &gt_input);
     let ious = &assignment.max_iou;
     let num = model.config.roi.sampler.num;

@@ -9,7 +9,7 @@ use super::bbox_head::BboxHead;
 use super::bfp::{Bfp, BfpTrace};
 use super::fpn::Fpn;
 use super::roi_align::roi_align;
-use super::rpn::{RpnHead, RpnOutput};
+use super::rpn::{ProposalParams, RpnHead, RpnOutput, proposals};
 use crate::boxes::BBox;
 use crate::boxes::anchors::AnchorGenerator;
 use crate::config::{BackboneConfig, DetectorConfig};
@@ -115,6 +115,23 @@ impl LibraRcnn {
             .execute_async()
             .await?;
         Ok(RpnHost { scores: data[0].try_to_vec()?, deltas: data[1].try_to_vec()?, anchors_per_image: n })
+    }
+
+    /// Each image's RPN proposals (input pixels, best first), with the training or the test
+    /// proposal counts.
+    pub fn proposals(&self, host: &RpnHost, training: bool) -> Vec<Vec<BBox>> {
+        let rpn = &self.config.rpn;
+        let s = self.config.input_size as f32;
+        let (pre_nms, post_nms) = if training { (rpn.pre_nms_train, rpn.post_nms_train) } else { (rpn.pre_nms_test, rpn.post_nms_test) };
+        let params = ProposalParams { pre_nms, post_nms, nms_iou: rpn.nms_iou, image: (s, s) };
+        let (anchors, counts) = self.anchors();
+        let n = host.anchors_per_image;
+        (0..host.scores.len() / n.max(1))
+            .map(|i| {
+                let (scores, deltas) = (&host.scores[i * n..(i + 1) * n], &host.deltas[i * n * 4..(i + 1) * n * 4]);
+                proposals(scores, deltas, &anchors, &counts, params).into_iter().map(|(bx, _)| bx).collect()
+            })
+            .collect()
     }
 
     /// RoIAlign + box head. `rois`: (batch index, box in input pixels), non-empty.

@@ -13,8 +13,6 @@ use crate::boxes::sampler::{SampleResult, sample};
 use crate::error::Result;
 use crate::loss::{bce_with_logits, box_loss, cross_entropy};
 use crate::model::LibraRcnn;
-use crate::model::detector::RpnHost;
-use crate::model::rpn::{ProposalParams, proposals};
 
 /// Ground truth of one image in network-input pixels; labels in `0..classes`.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -72,26 +70,6 @@ fn positives(a: &Assignment, picked: &[usize]) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The R-CNN stage's candidates of image `b` in training: its GT boxes first, then the RPN's
-/// proposals (training counts), all in input pixels.
-pub fn rcnn_candidates(model: &LibraRcnn, host: &RpnHost, b: usize, gt: &[BBox]) -> Vec<BBox> {
-    let cfg = &model.config;
-    let s = cfg.input_size as f32;
-    let (anchors, counts) = model.anchors();
-    let n = host.anchors_per_image;
-    let params = ProposalParams {
-        pre_nms: cfg.rpn.pre_nms_train,
-        post_nms: cfg.rpn.post_nms_train,
-        nms_iou: cfg.rpn.nms_iou,
-        image: (s, s),
-    };
-    let scores = &host.scores[b * n..(b + 1) * n];
-    let deltas = &host.deltas[b * n * 4..(b + 1) * n * 4];
-    let mut candidates = gt.to_vec();
-    candidates.extend(proposals(scores, deltas, &anchors, &counts, params).into_iter().map(|(bx, _)| bx));
-    candidates
-}
-
 /// Forward with losses. `images`: [b, 3, s, s] on an autodiff device; `seed` drives every
 /// random draw of this step (image `i` uses `seed + i`).
 pub async fn forward_train(model: &LibraRcnn, images: Tensor<4>, targets: &[Target], seed: u64) -> Result<ForwardTrain> {
@@ -100,6 +78,7 @@ pub async fn forward_train(model: &LibraRcnn, images: Tensor<4>, targets: &[Targ
     let feats = model.features(images, false).levels;
     let rpn = model.rpn_forward(&feats);
     let host = model.rpn_to_host(&rpn).await?;
+    let proposals = model.proposals(&host, true);
     let (anchors, _) = model.anchors();
     let n = host.anchors_per_image;
 
@@ -128,7 +107,8 @@ pub async fn forward_train(model: &LibraRcnn, images: Tensor<4>, targets: &[Targ
         }
 
         // R-CNN assignment and sampling of the proposals, with the GTs added as proposals.
-        let candidates = rcnn_candidates(model, &host, b, &t.boxes);
+        let mut candidates = t.boxes.clone();
+        candidates.extend(&proposals[b]);
         let a = MaxIouAssigner::rcnn().assign(&candidates, &t.boxes);
         let picked = sample(&cfg.roi.sampler, &a, img_seed ^ 0x9e37_79b9);
         for (i, g) in positives(&a, &picked.pos) {
