@@ -29,6 +29,14 @@ export function drawFrame(canvas, source, width, height) {
   return { canvas, width, height };
 }
 
+/** The RGBA pixels of `bitmap` at its natural size (for the teaching views, which ask about a whole photo). */
+export function bitmapPixels(bitmap) {
+  const canvas = Object.assign(document.createElement('canvas'), { width: bitmap.width, height: bitmap.height });
+  const ctx = context(canvas);
+  ctx.drawImage(bitmap, 0, 0);
+  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
 /** The frame's RGBA pixels (ImageData of its canvas). */
 export function readPixels(frame) {
   return context(frame.canvas).getImageData(0, 0, frame.canvas.width, frame.canvas.height);

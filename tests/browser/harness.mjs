@@ -74,19 +74,36 @@ export async function nativeDetect(model = DEFAULT_MODEL, image = join(SAMPLES, 
   return parsed[0].detections;
 }
 
-/**
- * The native CLI's sampling view (`libra sampling`) of `image` (a path) with GT `boxes`
- * ([[x1, y1, x2, y2], ...] in its pixels) and `seed`: the JSON the page's sampling view shows.
- */
-export async function nativeSampling(image, boxes, seed, model = DEFAULT_MODEL) {
+/** Runs the native CLI with `args` and parses the JSON it prints. */
+async function nativeJson(args) {
   requireBinary();
-  const args = ['sampling', '--model', model, image, '--boxes', JSON.stringify(boxes), '--seed', String(seed)];
   const { stdout } = await execFileAsync(LIBRA, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 5 * 60_000 });
   try {
     return JSON.parse(stdout);
   } catch (e) {
     throw new Error(`libra ${args.join(' ')} printed no JSON: ${stdout.slice(0, 500)}`);
   }
+}
+
+/**
+ * The native CLI's sampling view (`libra sampling`) of `image` (a path) with GT `boxes`
+ * ([[x1, y1, x2, y2], ...] in its pixels) and `seed`: the JSON the page's sampling view shows.
+ */
+export function nativeSampling(image, boxes, seed, model = DEFAULT_MODEL) {
+  return nativeJson(['sampling', '--model', model, image, '--boxes', JSON.stringify(boxes), '--seed', String(seed)]);
+}
+
+/**
+ * The native CLI's feature pyramid view (`libra pyramid`) of `image` (a path) for `channel`
+ * (< 0: the channel energy, the CLI's default): the JSON the page's view shows.
+ */
+export function nativePyramid(image, channel, model = DEFAULT_MODEL) {
+  return nativeJson(['pyramid', '--model', model, image, ...(channel < 0 ? [] : ['--channel', String(channel)])]);
+}
+
+/** The native CLI's non-local attention (`libra attention`) of pixel (x, y) of `image` (a path): the JSON the page's view shows. */
+export function nativeAttention(image, x, y, model = DEFAULT_MODEL) {
+  return nativeJson(['attention', '--model', model, image, '--x', String(x), '--y', String(y)]);
 }
 
 /** `libra export --model <model> --out <out> [--half]`: rewrites a checkpoint (`.safetensors` by extension). */

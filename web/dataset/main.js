@@ -1,8 +1,11 @@
 // The "Your dataset" section: photos to label for fine-tuning, their boxes and classes, kept in
 // IndexedDB (store.js) as they change. Wires the DOM (panel.js), the canvas (editor.js), the
-// keys (keys.js), import/export, the state (model.js) and the sampling view of the current photo
-// (../teach/sampling.js). Exposes window.libraDataset for tests.
+// keys (keys.js), import/export, the state (model.js) and the teaching views of the current photo
+// (../teach/sampling.js, ../teach/pyramid.js), and the Balanced L1 view (../teach/balanced-l1.js,
+// no photo needed). Exposes window.libraDataset for tests.
 import { cameraErrorText, hiddenVideo, openCamera } from '../sources.js';
+import { BalancedL1View } from '../teach/balanced-l1.js';
+import { PyramidView } from '../teach/pyramid.js';
 import { SamplingView } from '../teach/sampling.js';
 import { Editor } from './editor.js';
 import { exportCocoJson, exportCocoZip, exportVocZip } from './exporter.js';
@@ -121,6 +124,7 @@ function render() {
   if (image && !bitmaps.has(image.id)) loadBitmap(image.id);
   editor.draw();
   sampling.refresh();
+  pyramid.refresh();
 }
 
 /** Decodes photo `id` for the canvas (keeping the last few), then redraws. */
@@ -194,13 +198,17 @@ const editor = new Editor(ui.canvas, {
   refuse: say,
 });
 
-const sampling = new SamplingView($('sampling'), {
+/** The teaching views' host: the current photo ({image, blob} or null) and #message. */
+const teachHost = {
   photo() {
     const image = M.currentImage(ds);
     return image && blobs.has(image.id) ? { image, blob: blobs.get(image.id) } : null;
   },
   say,
-});
+};
+const sampling = new SamplingView($('sampling'), teachHost);
+const pyramid = new PyramidView($('pyramid'), teachHost);
+const balancedL1 = new BalancedL1View($('balanced-l1'), teachHost); // needs no photo
 
 // --- photos ----------------------------------------------------------------------------------
 
@@ -460,6 +468,12 @@ window.libraDataset = {
   get pictureReady() { return Boolean(bitmaps.get(ds.current)); },
   /** The sampling view's last result and what it draws (../teach/sampling.js). */
   get samplingView() { return sampling.state; },
+  /** The feature pyramid view's last result, attention and what it draws (../teach/pyramid.js). */
+  get pyramidView() { return pyramid.state; },
+  /** The Balanced L1 view's values, last curves and what it draws (../teach/balanced-l1.js). */
+  get balancedL1View() { return balancedL1.state; },
+  /** Sets the Balanced L1 view's {alpha, gamma} as its sliders do (any numbers); resolves once drawn, refused or superseded. */
+  setBalancedL1: (params) => balancedL1.set(params),
   /** Resolves once every change is written to IndexedDB. */
   flush: () => store?.flush(),
 };

@@ -2,7 +2,7 @@
 // photo and its boxes, the detector's RPN proposals and which of them the random and the
 // IoU-balanced sampler would train the second stage on (window.libraApp.samplingView, run in
 // the detector worker), drawn over the photo, with the IoU histograms and hard-negative shares.
-import { decodeImage } from '../sources.js';
+import { bitmapPixels, decodeImage } from '../sources.js';
 import { drawHistograms } from './sampling-chart.js';
 import { histogramSeries, layers, legend } from './sampling-layers.js';
 
@@ -12,14 +12,6 @@ const LINE_PX = { candidate: 1, neg: 1.5, pos: 2, gt: 3 };
 
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const percent = (v) => `${Math.round(v * 100)}%`;
-
-/** The RGBA pixels of `bitmap` at its natural size. */
-function pixelsOf(bitmap) {
-  const canvas = Object.assign(document.createElement('canvas'), { width: bitmap.width, height: bitmap.height });
-  const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
-  ctx.drawImage(bitmap, 0, 0);
-  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-}
 
 /**
  * The card. `host.photo()` -> {image, blob} of the current photo (image: model.js's photo with
@@ -133,7 +125,7 @@ export class SamplingView {
       if (!window.libraApp?.samplingView) throw new Error('the detector is not loaded');
       let view;
       try {
-        view = await window.libraApp.samplingView(pixelsOf(bitmap), boxes, seed);
+        view = await window.libraApp.samplingView(bitmapPixels(bitmap), boxes, seed);
       } catch (e) {
         throw new Error(`the detector failed: ${e.message}`);
       }
