@@ -1,5 +1,7 @@
 // Drawing on #view: the picture scaled to fit, boxes with "class score" labels in per-class colours.
 
+import { fitSize, sizeCanvas } from './canvas.js';
+
 const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#0b9bb5', '#f032e6', '#808000', '#9a6324', '#800000', '#469990', '#000075'];
 
 /** The colour of class `label` (by index), shared by the boxes and the legend. */
@@ -14,18 +16,8 @@ export function classColour(label) {
  */
 export function drawView(view, frame, detections) {
   const maxWidth = view.parentElement.clientWidth || frame.width;
-  const maxHeight = Math.max(240, window.innerHeight * 0.75);
-  const fit = Math.min(maxWidth / frame.width, maxHeight / frame.height);
-  const w = Math.max(1, Math.floor(frame.width * fit));
-  const h = Math.max(1, Math.floor(frame.height * fit));
-  const dpr = window.devicePixelRatio || 1;
-  view.style.width = `${w}px`;
-  view.style.height = `${h}px`;
-  view.width = Math.round(w * dpr);
-  view.height = Math.round(h * dpr);
-
-  const ctx = view.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0); // draw in CSS pixels
+  const { w, h } = fitSize(frame.width, frame.height, maxWidth, Math.max(240, window.innerHeight * 0.75));
+  const ctx = sizeCanvas(view, w, h);
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(frame.canvas, 0, 0, w, h);
 

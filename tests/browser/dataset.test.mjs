@@ -6,7 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, onPage, reload, waitForMessage, clearMessage, SAMPLES, TEST_TIMEOUT } from './harness.mjs';
+import {
+  startServer, launch, onPage, reload, waitForMessage, clearMessage, datasetPoint, dragOnDataset, SAMPLES, TEST_TIMEOUT,
+} from './harness.mjs';
 
 // 320 x 320 each; as buffers, since Playwright does not mix file paths with buffers in one call.
 const PHOTOS = ['scene_0000.png', 'scene_0001.png'].map((name) => ({ name, mimeType: 'image/png', buffer: readFileSync(join(SAMPLES, name)) }));
@@ -33,30 +35,8 @@ async function waitForDataset(page) {
   await waitFor(page, 'the current photo showing', () => window.libraDataset.current === null || window.libraDataset.pictureReady);
 }
 
-/** Image pixels of the current photo as client (CSS) coordinates over #dataset-canvas. */
-async function toClient(page, [x, y]) {
-  await page.locator('#dataset-canvas').scrollIntoViewIfNeeded();
-  const { rect, width, height } = await page.evaluate(() => {
-    const r = document.getElementById('dataset-canvas').getBoundingClientRect();
-    const d = window.libraDataset;
-    const im = d.images.find((i) => i.id === d.current);
-    return { rect: { left: r.left, top: r.top, width: r.width, height: r.height }, width: im.width, height: im.height };
-  });
-  return [rect.left + (x * rect.width) / width, rect.top + (y * rect.height) / height];
-}
-
-/** Presses the mouse at image point `from`, moves to `to` in steps and releases it. */
-async function drag(page, from, to) {
-  const a = await toClient(page, from);
-  const b = await toClient(page, to);
-  await page.mouse.move(...a);
-  await page.mouse.down();
-  await page.mouse.move(...b, { steps: 8 });
-  await page.mouse.up();
-}
-
 async function click(page, point) {
-  await page.mouse.click(...(await toClient(page, point)));
+  await page.mouse.click(...(await datasetPoint(page, point)));
 }
 
 async function boxesOf(page) {
@@ -93,8 +73,8 @@ test('dataset editor: draw, classes, reload, COCO export, clear and import, clip
       assert.equal(d.current, d.images[0].id);
 
       // Two boxes on the first photo, in the starting class.
-      await drag(page, [40, 50], [120, 140]);
-      await drag(page, [150, 160], [260, 300]);
+      await dragOnDataset(page, [40, 50], [120, 140]);
+      await dragOnDataset(page, [150, 160], [260, 300]);
       let boxes = await boxesOf(page);
       assert.equal(boxes.length, 2, `two boxes drawn, got ${JSON.stringify(boxes)}`);
       assertNear(boxes[0].bbox, [40, 50, 120, 140], 'first box');
@@ -145,9 +125,9 @@ test('dataset editor: draw, classes, reload, COCO export, clear and import, clip
       await page.keyboard.press('n');
       await waitFor(page, 'the second photo showing', (id) => window.libraDataset.current === id && window.libraDataset.pictureReady, d.images[1].id);
       await page.click('#dataset-classes li[data-class-name="object"] .class-pick');
-      await drag(page, [200, 200], [345, 280]);
-      await drag(page, [10, 10], [100, 60]);
-      await drag(page, [55, 35], [305, 35]); // moves the second box 250 px right: 30 px past the edge
+      await dragOnDataset(page, [200, 200], [345, 280]);
+      await dragOnDataset(page, [10, 10], [100, 60]);
+      await dragOnDataset(page, [55, 35], [305, 35]); // moves the second box 250 px right: 30 px past the edge
       boxes = await boxesOf(page);
       assert.equal(boxes.length, 2, `two boxes on the second photo, got ${JSON.stringify(boxes)}`);
       assertNear(boxes[0].bbox, [200, 200, 320, 280], 'box drawn past the edge');
@@ -157,7 +137,7 @@ test('dataset editor: draw, classes, reload, COCO export, clear and import, clip
 
       // A 1-px-wide box is refused with a message.
       await clearMessage(page);
-      await drag(page, [100, 120], [101, 180]);
+      await dragOnDataset(page, [100, 120], [101, 180]);
       assert.match(await waitForMessage(page, /2 px/), /No box was added/);
       assert.equal((await boxesOf(page)).length, 2, 'the 1-px box must not be added');
 

@@ -250,6 +250,29 @@ export async function detectSample(page, file = SAMPLE, ms = DETECT_MS) {
   return waitForResult(page, afterSeq, `sample:${file}`, ms);
 }
 
+/** Image pixels of the dataset section's current photo as client (CSS) coordinates over #dataset-canvas. */
+export async function datasetPoint(page, [x, y]) {
+  await page.locator('#dataset-canvas').scrollIntoViewIfNeeded();
+  const { rect, width, height } = await page.evaluate(() => {
+    const r = document.getElementById('dataset-canvas').getBoundingClientRect();
+    const d = window.libraDataset;
+    const im = d.images.find((i) => i.id === d.current);
+    return { rect: { left: r.left, top: r.top, width: r.width, height: r.height }, width: im.width, height: im.height };
+  });
+  return [rect.left + (x * rect.width) / width, rect.top + (y * rect.height) / height];
+}
+
+/** Drags the mouse over the current photo from image point `from` to `to` (holding Shift if asked). */
+export async function dragOnDataset(page, from, to, { shift = false } = {}) {
+  const [a, b] = [await datasetPoint(page, from), await datasetPoint(page, to)];
+  if (shift) await page.keyboard.down('Shift');
+  await page.mouse.move(...a);
+  await page.mouse.down();
+  await page.mouse.move(...b, { steps: 8 });
+  await page.mouse.up();
+  if (shift) await page.keyboard.up('Shift');
+}
+
 /** Drops a file (name, mimeType, buffer) on the page as a user dragging it from their files would. */
 export async function dropFile(page, { name, mimeType, buffer }) {
   await page.evaluate(([name, type, b64]) => {

@@ -8,7 +8,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, onPage, waitForMessage, clearMessage, nativeSampling, ARTIFACTS, SAMPLES, LOAD_MS, DETECT_MS, TEST_TIMEOUT } from './harness.mjs';
+import {
+  startServer, launch, onPage, waitForMessage, clearMessage, dragOnDataset, nativeSampling, ARTIFACTS, SAMPLES, LOAD_MS, DETECT_MS, TEST_TIMEOUT,
+} from './harness.mjs';
 
 const PHOTO = 'scene_0000.png';
 // Its two objects (web/samples/annotations.json, COCO [x, y, w, h] = [88, 71, 184, 142] and [195, 187, 66, 68]).
@@ -24,29 +26,8 @@ after(async () => { await browser?.close(); server?.stop(); });
 const samplingState = (page) => page.evaluate(() => window.libraDataset.samplingView);
 const calls = (page) => page.evaluate(() => window.samplingCalls);
 
-/** Image pixels of the current photo as client (CSS) coordinates over #dataset-canvas. */
-async function toClient(page, [x, y]) {
-  await page.locator('#dataset-canvas').scrollIntoViewIfNeeded();
-  const { rect, width, height } = await page.evaluate(() => {
-    const r = document.getElementById('dataset-canvas').getBoundingClientRect();
-    const d = window.libraDataset;
-    const im = d.images.find((i) => i.id === d.current);
-    return { rect: { left: r.left, top: r.top, width: r.width, height: r.height }, width: im.width, height: im.height };
-  });
-  return [rect.left + (x * rect.width) / width, rect.top + (y * rect.height) / height];
-}
-
 /** Draws a box from corner to corner; Shift starts it even inside another box. */
-async function drawBox(page, [x1, y1, x2, y2]) {
-  const a = await toClient(page, [x1, y1]);
-  const b = await toClient(page, [x2, y2]);
-  await page.keyboard.down('Shift');
-  await page.mouse.move(...a);
-  await page.mouse.down();
-  await page.mouse.move(...b, { steps: 8 });
-  await page.mouse.up();
-  await page.keyboard.up('Shift');
-}
+const drawBox = (page, [x1, y1, x2, y2]) => dragOnDataset(page, [x1, y1], [x2, y2], { shift: true });
 
 /** Presses Enter in the seed field (the show button is disabled): the page must say why and ask nothing. */
 async function tryShow(page) {

@@ -1,6 +1,7 @@
 // The dataset's editing canvas (#dataset-canvas): the current photo with its boxes, and the mouse:
 // drag on empty space (or Shift-drag anywhere) draws a box, dragging a box moves it, the selected
 // box's handles resize it, a click selects. Boxes are stored in image pixels.
+import { fitSize, sizeCanvas } from '../canvas.js';
 import { classColour } from '../draw.js';
 import { MIN_SIDE, cursorFor, dragBox, fitBox, handlePoints, hitTest, normalize, toImagePoint, tooSmall } from './geometry.js';
 
@@ -123,19 +124,8 @@ export class Editor {
     canvas.hidden = !image;
     if (!image) return;
     const maxWidth = canvas.parentElement.clientWidth || image.width;
-    const maxHeight = Math.max(240, window.innerHeight * 0.7);
-    const fit = Math.min(maxWidth / image.width, maxHeight / image.height, MAX_ZOOM);
-    const w = Math.max(1, Math.floor(image.width * fit));
-    const h = Math.max(1, Math.floor(image.height * fit));
-    const dpr = window.devicePixelRatio || 1;
-    if (canvas.style.width !== `${w}px` || canvas.style.height !== `${h}px` || canvas.width !== Math.round(w * dpr)) {
-      canvas.style.width = `${w}px`;
-      canvas.style.height = `${h}px`;
-      canvas.width = Math.round(w * dpr);
-      canvas.height = Math.round(h * dpr);
-    }
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const { w, h } = fitSize(image.width, image.height, maxWidth, Math.max(240, window.innerHeight * 0.7), MAX_ZOOM);
+    const ctx = sizeCanvas(canvas, w, h);
     ctx.clearRect(0, 0, w, h);
     if (bitmap) ctx.drawImage(bitmap, 0, 0, w, h);
     else {

@@ -1,18 +1,8 @@
 // The Balanced L1 view's two Chart.js line charts (loss and gradient against the regression
 // error x), each with Balanced L1 and smooth L1 and a dashed vertical marker at x = beta, where
-// inliers end and outliers begin. Chart.js (web/vendor/chart.umd.js, a UMD build that sets
-// globalThis.Chart) loads on first use.
+// inliers end and outliers begin.
 import { COLOURS, X_MAX, fmt } from './balanced-l1-curves.js';
-
-let loading = null;
-/** Chart.js's Chart class, loaded once. */
-function chartClass() {
-  loading ??= import('../vendor/chart.umd.js').then(() => {
-    if (typeof globalThis.Chart !== 'function') throw new Error('Chart.js did not load');
-    return globalThis.Chart;
-  });
-  return loading;
-}
+import { chartClass } from './chart.js';
 
 /** Draws a dashed line at x = options.x over the plot, "inliers" left of it and "outliers" right. */
 const markerPlugin = {

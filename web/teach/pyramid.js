@@ -4,6 +4,7 @@
 // detector worker) as pixelated images beside the photo as the network sees it; a click on the
 // photo or on a BFP map shows where the non-local block gathers information from there
 // (window.libraApp.attentionMap) as a heat overlay.
+import { sizeCanvas } from '../canvas.js';
 import { bitmapPixels, decodeImage } from '../sources.js';
 import { cellPhotoPixel, channelOptions, inputToPhoto, mapKey, mapLabel, mapRgba, overlayRgba, photoPixel, photoRegion, rowsOf, viridisCss } from './pyramid-maps.js';
 
@@ -14,18 +15,6 @@ const REFINE_TEXT = { non_local: 'refines it with a non-local block', conv: 'ref
 
 const percent = (v) => `${(v * 100).toFixed(v < 0.01 ? 2 : 1)}%`;
 const levelName = (view) => `P${view.refine_level + 2}`;
-
-/** Sizes `canvas` to `w` x `h` CSS pixels (sharp on high-DPI screens); returns its context in CSS pixels. */
-function sized(canvas, w, h) {
-  const dpr = window.devicePixelRatio || 1;
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${h}px`;
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(h * dpr);
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  return ctx;
-}
 
 /** Draws `rgba` (`width` x `height` cells) over [x, y, w, h] of `ctx`, each cell a sharp block. */
 function drawCells(ctx, rgba, width, height, [x, y, w, h]) {
@@ -242,7 +231,7 @@ export class PyramidView {
         canvas.setAttribute('role', 'img');
         canvas.setAttribute('aria-label', `${row.stage.toUpperCase()} ${mapLabel(m)}`);
         const h = Math.round((MAP_PX * m.height) / m.width);
-        const ctx = sized(canvas, MAP_PX, h);
+        const ctx = sizeCanvas(canvas, MAP_PX, h);
         drawCells(ctx, mapRgba(m.values), m.width, m.height, [0, 0, MAP_PX, h]);
         if (row.stage === 'bfp') {
           canvas.classList.add('pickable');
@@ -270,7 +259,7 @@ export class PyramidView {
     const canvas = this.ui.photo;
     canvas.hidden = false;
     const size = Math.min(PHOTO_PX, canvas.parentElement.clientWidth || PHOTO_PX);
-    const ctx = sized(canvas, size, size);
+    const ctx = sizeCanvas(canvas, size, size);
     const k = size / view.input_size;
     ctx.fillStyle = PAD_COLOUR;
     ctx.fillRect(0, 0, size, size);

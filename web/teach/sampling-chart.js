@@ -1,19 +1,9 @@
 // The sampling view's IoU histograms as a Chart.js bar chart: all negative candidates, the
 // random sample and the IoU-balanced sample over the same bins, as shares so they compare.
-// Chart.js (web/vendor/chart.umd.js, a UMD build that sets globalThis.Chart) loads on first use.
+import { chartClass } from './chart.js';
 import { histogramLabels, histogramSeries } from './sampling-layers.js';
 
 const SERIES_COLOURS = { all: '#9ca3af', random: '#f97316', balanced: '#2456c9' };
-
-let loading = null;
-/** Chart.js's Chart class, loaded once. */
-function chartClass() {
-  loading ??= import('../vendor/chart.umd.js').then(() => {
-    if (typeof globalThis.Chart !== 'function') throw new Error('Chart.js did not load');
-    return globalThis.Chart;
-  });
-  return loading;
-}
 
 const percent = (v) => `${(v * 100).toFixed(v > 0 && v < 0.01 ? 1 : 0)}%`;
 

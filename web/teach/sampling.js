@@ -2,6 +2,7 @@
 // photo and its boxes, the detector's RPN proposals and which of them the random and the
 // IoU-balanced sampler would train the second stage on (window.libraApp.samplingView, run in
 // the detector worker), drawn over the photo, with the IoU histograms and hard-negative shares.
+import { fitSize, sizeCanvas } from '../canvas.js';
 import { bitmapPixels, decodeImage } from '../sources.js';
 import { drawHistograms } from './sampling-chart.js';
 import { histogramSeries, layers, legend } from './sampling-layers.js';
@@ -174,17 +175,8 @@ export class SamplingView {
     const canvas = this.ui.canvas;
     canvas.hidden = false;
     const maxWidth = canvas.parentElement.clientWidth || bitmap.width;
-    const maxHeight = Math.max(240, window.innerHeight * 0.6);
-    const fit = Math.min(maxWidth / bitmap.width, maxHeight / bitmap.height, MAX_ZOOM);
-    const w = Math.max(1, Math.floor(bitmap.width * fit));
-    const h = Math.max(1, Math.floor(bitmap.height * fit));
-    const dpr = window.devicePixelRatio || 1;
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${h}px`;
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const { w, h } = fitSize(bitmap.width, bitmap.height, maxWidth, Math.max(240, window.innerHeight * 0.6), MAX_ZOOM);
+    const ctx = sizeCanvas(canvas, w, h);
     ctx.drawImage(bitmap, 0, 0, w, h);
     const sx = w / bitmap.width;
     const sy = h / bitmap.height;
