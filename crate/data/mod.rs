@@ -290,12 +290,20 @@ impl Annotated {
 /// Decodes PNG or JPEG bytes to 8-bit RGB (alpha dropped, grey expanded).
 /// `name` only labels the error.
 pub fn decode_image(bytes: &[u8], name: &str) -> Result<image::RgbImage, DataError> {
-    image::load_from_memory(bytes)
-        .map(|img| img.to_rgb8())
-        .map_err(|e| DataError::Decode {
-            image: name.to_string(),
-            msg: e.to_string(),
-        })
+    use image::ImageDecoder;
+    let decode = || -> image::ImageResult<image::RgbImage> {
+        let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?.into_decoder()?;
+        // Upright as browsers show it (`createImageBitmap` applies EXIF orientation), so boxes
+        // drawn in the page fit the pixels here.
+        let orientation = decoder.orientation()?;
+        let mut img = image::DynamicImage::from_decoder(decoder)?;
+        img.apply_orientation(orientation);
+        Ok(img.to_rgb8())
+    };
+    decode().map_err(|e| DataError::Decode {
+        image: name.to_string(),
+        msg: e.to_string(),
+    })
 }
 
 /// Reads and decodes an image file (thin wrapper over [`decode_image`]).
@@ -465,6 +473,25 @@ mod tests {
         assert!(err.to_string().contains("half.png"), "{err}");
         let err = decode_image(b"GIF89a not supported", "y.gif").unwrap_err();
         assert!(err.to_string().contains("y.gif"), "{err}");
+    }
+
+    #[test]
+    fn decode_applies_exif_orientation() {
+        // A 2x1 JPEG (white, black) with an EXIF APP1 saying "rotate 90 degrees clockwise" (6).
+        let img = image::RgbImage::from_raw(2, 1, vec![255, 255, 255, 0, 0, 0]).unwrap();
+        let mut jpeg = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+        let tiff: &[u8] = &[b'I', b'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
+        let mut app1 = vec![0xFF, 0xE1];
+        app1.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
+        app1.extend_from_slice(b"Exif\0\0");
+        app1.extend_from_slice(tiff);
+        let rotated = [&jpeg[..2], &app1, &jpeg[2..]].concat();
+        assert_eq!(decode_image(&jpeg, "a.jpg").unwrap().dimensions(), (2, 1));
+        let upright = decode_image(&rotated, "b.jpg").unwrap();
+        assert_eq!(upright.dimensions(), (1, 2), "rotated by the EXIF orientation");
+        // Clockwise: the left (white) pixel ends on top.
+        assert!(upright.get_pixel(0, 0)[0] > 200 && upright.get_pixel(0, 1)[0] < 60, "{upright:?}");
     }
 
     #[test]
