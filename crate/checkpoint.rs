@@ -5,11 +5,12 @@
 //!   [`SAFETENSORS_CONFIG_KEY`], readable by any safetensors tool.
 //!
 //! Weights are f32, or f16 for conv/linear/norm weights to halve the file; f16 loads back as f32.
-//! Loads from bytes (the page) or a file.
+//! Loads from bytes (the page) or a file. A model on WebGPU is first copied to the CPU with
+//! async reads ([`to_bytes_async`]), as the page must.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::store::{BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
-use burn::tensor::{Bytes, DType, Device};
+use burn::tensor::{Bytes, DType, Device, Tensor, TensorData, Transaction};
 
 use crate::config::DetectorConfig;
 use crate::error::{Error, Result};
@@ -20,7 +21,45 @@ const MAGIC: &[u8; 10] = b"LIBRARCNN1";
 /// Metadata key of a safetensors checkpoint that holds the `DetectorConfig` as JSON.
 pub const SAFETENSORS_CONFIG_KEY: &str = "libra_rcnn.config";
 
-/// Serialises config + weights in f32 (native only: burn's collector reads tensors synchronously).
+/// Registers every float parameter and buffer, in visiting order, for one async read.
+struct ReadAll(Option<Transaction>);
+
+impl ModuleVisitor for ReadAll {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0 = self.0.take().map(|t| t.register(param.val().detach()));
+    }
+}
+
+/// Replaces every float parameter and buffer, in visiting order, by the read values on `device`.
+struct Replace<'a> {
+    values: std::vec::IntoIter<TensorData>,
+    device: &'a Device,
+}
+
+impl ModuleMapper for Replace<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let data = self.values.next().expect("one value per visited parameter");
+        param.map(|_| Tensor::from_data(data, self.device))
+    }
+}
+
+/// A copy of `model` on the CPU (same parameter ids), read with one async transaction: the way
+/// to save a model that lives on WebGPU, where burn's collector (a sync read) panics.
+pub async fn to_host(model: &LibraRcnn) -> Result<LibraRcnn> {
+    let mut read = ReadAll(Some(Transaction::default()));
+    model.visit(&mut read);
+    let values = read.0.expect("transaction").execute_async().await?;
+    let device = Device::flex();
+    Ok(model.clone().map(&mut Replace { values: values.into_iter(), device: &device }))
+}
+
+/// [`to_bytes_with`] for a model on any device, WebGPU included (see [`to_host`]).
+pub async fn to_bytes_async(model: &LibraRcnn, half: bool) -> Result<Vec<u8>> {
+    to_bytes_with(&to_host(model).await?, half)
+}
+
+/// Serialises config + weights in f32 (CPU models only: burn's collector reads tensors
+/// synchronously; use [`to_bytes_async`] for WebGPU).
 pub fn to_bytes(model: &LibraRcnn) -> Result<Vec<u8>> {
     to_bytes_with(model, false)
 }

@@ -11,6 +11,18 @@ for tool in node npm; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing (Debian: apt-get install -y nodejs npm)" >&2; exit 1; }
 done
 [ -x /usr/bin/chromium ] || { echo "error: /usr/bin/chromium is missing (Debian: apt-get install -y chromium)" >&2; exit 1; }
+# DeepForest's labelled aerial photos (PyPI deepforest 2.1.0, MIT; see NOTICE) for the
+# fine-tuning test (tests/deepforest.rs), fetched once into the cache and checked.
+CACHE="${LIBRA_CACHE:-$HOME/.cache/libra-rcnn}"
+WHEEL="$CACHE/pypi/deepforest-2.1.0-py3-none-any.whl"
+WHEEL_SHA256=8c2798d8e9be7f0004b194fe207b76c1d9fff6e711b3db67b9508dcd5d00ae54
+if [ ! -f "$CACHE/deepforest/deepforest/data/OSBS_029.xml" ]; then
+  command -v python3 >/dev/null || { echo "error: python3 (with pip) is needed to fetch DeepForest's sample data (Debian: apt-get install -y python3-pip)" >&2; exit 1; }
+  [ -f "$WHEEL" ] || python3 -m pip download --no-deps -q -d "$CACHE/pypi" deepforest==2.1.0
+  echo "$WHEEL_SHA256  $WHEEL" | sha256sum -c --quiet || { echo "error: $WHEEL is not the expected file (sha256 mismatch): delete it and run again" >&2; exit 1; }
+  python3 -m zipfile -e "$WHEEL" "$CACHE/deepforest"
+fi
+export LIBRA_DEEPFOREST="$CACHE/deepforest/deepforest/data"
 # The page's pure JavaScript (dataset geometry, undo, COCO/VOC conversion): seconds, so first.
 node --test tests/unit/
 cargo test

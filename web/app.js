@@ -71,6 +71,7 @@ const engine = new Engine(
       renderBackend(ui.backend, $('backend-details'), backend);
       ui.modelName.textContent = model.label;
       renderLegend($('legend'), $('legend-note'), info, model);
+      window.dispatchEvent(new Event('libra:detector'));
     },
     failed(text) {
       say(text);
@@ -98,13 +99,26 @@ async function pictureRequest(type, picture, fields) {
   return client.request({ type, rgba, width: picture.width, height: picture.height, ...fields }, DETECT_TIMEOUT_MS, [rgba]);
 }
 
-// The teaching views (web/teach/) ask the running model about a picture through these.
+/** A teaching view's request: to the model being trained (or just trained), else the detector. */
+function viewRequest(type, picture, fields) {
+  if (app.trainer?.canView) return app.trainer.view(type, picture, fields);
+  return pictureRequest(type, picture, fields);
+}
+
+// The teaching views (web/teach/) ask the model about a picture through these.
 /** What the R-CNN samplers pick for GT `boxes` ([[x1, y1, x2, y2], ...] in the picture's pixels) from `seed`. */
-app.samplingView = (picture, boxes, seed) => pictureRequest('sampling', picture, { boxes, seed });
+app.samplingView = (picture, boxes, seed) => viewRequest('sampling', picture, { boxes, seed });
 /** The feature pyramid's maps (`channel` < 0: each map's channel energy, else that channel). */
-app.pyramidView = (picture, channel) => pictureRequest('pyramid', picture, { channel });
+app.pyramidView = (picture, channel) => viewRequest('pyramid', picture, { channel });
 /** The non-local block's attention, over the refine level, of the picture's pixel (x, y). */
-app.attentionMap = (picture, x, y) => pictureRequest('attention', picture, { x, y });
+app.attentionMap = (picture, x, y) => viewRequest('attention', picture, { x, y });
+/** The training run the views follow (set by web/train/panel.js through web/dataset/main.js). */
+app.trainer = null;
+/** The running detector's model {bytes, name, info, backend: 'webgpu' | 'cpu'}, or null while none runs. */
+app.detectorModel = () =>
+  engine.client && engine.model && app.modelInfo ? { bytes: engine.model.bytes, name: engine.model.label, info: app.modelInfo, backend: app.backend.kind } : null;
+/** Makes `bytes` (a model trained in this page) the live detector, cached for the next visit. */
+app.useModel = (bytes, name) => changeModel(() => engine.loadBytes(bytes, name));
 /** Balanced L1 and smooth L1 losses and gradients at `points` x in [0, xMax], by the trainer's formulas. */
 app.lossCurves = async ({ alpha, gamma, beta, xMax, points }) =>
   (await engine.ready()).request({ type: 'lossCurves', alpha, gamma, beta, xMax, points }, DETECT_TIMEOUT_MS);

@@ -1,5 +1,6 @@
-// Main-thread side of web/worker.js: one worker per loaded model, requests with ids and
-// timeouts, and the worker's death (script error, Rust panic, GPU loss, timeout) as an event.
+// Main-thread side of the workers (web/worker.js, the detector: one per loaded model;
+// web/train/worker.js, the trainer): requests with ids and timeouts, and the worker's death
+// (script error, Rust panic, out of memory, GPU loss, timeout) as an event.
 
 /** The worker is gone: it crashed, hung past its timeout, or its GPU device was lost. */
 export class WorkerDied extends Error {}
@@ -7,24 +8,30 @@ export class WorkerDied extends Error {}
 /** The worker was shut down on purpose (another model replaced it). */
 export class WorkerReplaced extends Error {}
 
-export class DetectorClient {
-  /** Called once with a reason when the worker dies; set by the owner. */
+export class WorkerClient {
+  /** Called once with (reason, {memoryBytes}) when the worker dies; set by the owner. */
   onDeath = null;
   /** Called with a short text while the worker starts ("loading the model on WebGPU…"). */
   onProgress = null;
+  /** Bytes of wasm memory the worker had when it died (0 if unknown). */
+  memoryBytes = 0;
 
-  #worker = new Worker('/web/worker.js', { type: 'module' });
+  #worker;
+  #name;
   #pending = new Map(); // id -> {resolve, reject, timer}
   #nextId = 1;
   #closed = null; // the error pending and later requests reject with, once shut down
 
-  constructor() {
+  /** A worker running the module `url`; `name` ("detector", "trainer") goes into messages. */
+  constructor(url = '/web/worker.js', name = 'detector') {
+    this.#name = name;
+    this.#worker = new Worker(url, { type: 'module' });
     this.#worker.onmessage = (e) => this.#receive(e.data);
     this.#worker.onerror = (e) => {
       e.preventDefault();
-      this.#die(e.message || 'the detector worker could not start (its script failed to load)');
+      this.#die(e.message || `the ${name} worker could not start (its script failed to load)`);
     };
-    this.#worker.onmessageerror = () => this.#die('a message from the detector worker could not be read');
+    this.#worker.onmessageerror = () => this.#die(`a message from the ${name} worker could not be read`);
   }
 
   /** Sends `msg` and resolves with the worker's result; rejects with its error, or WorkerDied. */
@@ -40,11 +47,14 @@ export class DetectorClient {
 
   /** Stops the worker; its pending requests reject with WorkerReplaced. */
   terminate() {
-    this.#shutdown(new WorkerReplaced('the detector was replaced'));
+    this.#shutdown(new WorkerReplaced(`the ${this.#name} was replaced`));
   }
 
   #receive(m) {
-    if (m.type === 'panic') return this.#die(`the detector crashed: ${m.message}`);
+    if (m.type === 'panic') {
+      this.memoryBytes = m.memoryBytes ?? 0;
+      return this.#die(`the ${this.#name} crashed: ${m.message}`);
+    }
     if (m.type === 'progress') return this.onProgress?.(m.text);
     const p = this.#pending.get(m.id);
     if (!p) return;
@@ -57,7 +67,7 @@ export class DetectorClient {
   #die(reason) {
     if (this.#closed) return;
     this.#shutdown(new WorkerDied(reason));
-    this.onDeath?.(reason);
+    this.onDeath?.(reason, { memoryBytes: this.memoryBytes });
   }
 
   #shutdown(error) {
@@ -78,7 +88,7 @@ export class DetectorClient {
  * stopped and the error (WorkerDied if it died) is thrown.
  */
 export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress }) {
-  const client = new DetectorClient();
+  const client = new WorkerClient();
   client.onProgress = onProgress;
   try {
     const copy = bytes.slice(0);

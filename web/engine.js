@@ -8,7 +8,7 @@ const DEFAULT_MODEL_URL = '/web/models/default.lrc';
 const DEFAULT_MODEL_LABEL = 'default (browser preset, generated-scene shapes)';
 
 export class Engine {
-  client = null; // the DetectorClient answering detections; null while (re)starting
+  client = null; // the WorkerClient answering detections; null while (re)starting
   backend = null; // {kind, reason, adapter, limits} of `client`
   model = null; // {bytes, name, label, isDefault, cached?} of `client`
   loading = 0; // > 0 while a model loads
@@ -67,6 +67,11 @@ export class Engine {
   /** Loads a user's model file (.lrc or .safetensors); on success it runs and is cached, on failure the previous model keeps running. */
   loadFile(file) {
     return this.#swap(async () => ({ bytes: await file.arrayBuffer(), name: file.name, label: file.name, isDefault: false }), `the model ${file.name}`);
+  }
+
+  /** Runs a model given as bytes (one trained in this page); cached like a loaded file. */
+  loadBytes(bytes, name) {
+    return this.#swap(async () => ({ bytes, name, label: name, isDefault: false }), `the model ${name}`);
   }
 
   /** Forgets the cached model and returns to the default one. */

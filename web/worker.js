@@ -2,7 +2,7 @@
 //
 // Requests (main -> worker), each with an `id`:
 //   {type: 'init', backend: 'auto' | 'cpu', cpuReason, modelBytes: ArrayBuffer}
-//       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, backend}}
+//       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, train_proposals, backend}}
 //   {type: 'warmup'}                                   -> {} (one detection on a grey input)
 //   {type: 'resize', size}                             -> info, with the network now run at size x size
 //   {type: 'sampling', rgba, width, height, boxes, seed} -> the parsed sampling_view() JSON (what
@@ -11,9 +11,9 @@
 //   {type: 'attention', rgba, width, height, x, y}   -> the parsed attention_map() JSON
 //   {type: 'lossCurves', alpha, gamma, beta, xMax, points} -> the parsed loss_curves() JSON
 //   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON
-// Replies (worker -> main): {type: 'reply', id, result} or {type: 'reply', id, error: message}.
-// Also: {type: 'progress', text} while starting, and {type: 'panic', message} when the wasm
-// instance is unusable (Rust panic, trap, GPU device lost): the page must terminate this worker.
+// Replies, progress and panics: see worker-host.js.
+
+import { errorText, loadWasm, panic, progress, serve } from './worker-host.js';
 
 const LIMITS = [
   'maxBufferSize',
@@ -27,28 +27,6 @@ let wasm = null; // the wasm module, once loaded
 let detector = null;
 let inputSize = 0;
 let gpuWatch = null; // a device of our own on the same adapter: its loss means the GPU went away
-let panicked = false;
-
-const errorText = (e) => (e && e.message) || String(e);
-const progress = (text) => self.postMessage({ type: 'progress', text });
-
-function panic(message) {
-  if (panicked) return;
-  panicked = true;
-  self.postMessage({ type: 'panic', message: String(message).slice(0, 500) });
-}
-
-// console_error_panic_hook reports Rust panics through console.error; after one, the wasm
-// instance is in an undefined state and its pending promises may never settle.
-const logError = console.error.bind(console);
-console.error = (...args) => {
-  logError(...args);
-  const text = args.map(String).join(' ');
-  if (text.includes('panicked at')) panic(text.split('\n\nStack')[0].trim());
-};
-self.addEventListener('unhandledrejection', (e) => {
-  if (e.reason instanceof WebAssembly.RuntimeError) panic(errorText(e.reason));
-});
 
 const cpuChoice = (reason) => ({ kind: 'cpu', reason, adapter: null, limits: null });
 
@@ -94,13 +72,7 @@ self.simulateGpuLoss = () => {
 
 async function init({ backend, cpuReason, modelBytes }) {
   if (detector) throw new Error('this worker already holds a model');
-  progress('loading the WebAssembly module…');
-  try {
-    wasm = await import('/pkg/libra_rcnn.js');
-    await wasm.default();
-  } catch (e) {
-    throw new Error(`the WebAssembly module could not be loaded: ${errorText(e)}`);
-  }
+  wasm = await loadWasm();
   const bytes = new Uint8Array(modelBytes);
   let choice = backend === 'cpu' ? cpuChoice(cpuReason || 'CPU requested') : await probeWebGpu();
   if (choice.kind === 'webgpu') {
@@ -162,15 +134,4 @@ function loaded() {
   return detector;
 }
 
-const handlers = { init, warmup, resize, detect, sampling, pyramid, attention, lossCurves };
-
-self.onmessage = async ({ data }) => {
-  try {
-    const handler = handlers[data.type];
-    if (!handler) throw new Error(`unknown request type '${data.type}'`);
-    self.postMessage({ type: 'reply', id: data.id, result: await handler(data) });
-  } catch (e) {
-    if (e instanceof WebAssembly.RuntimeError || /device (is |was )?lost/i.test(errorText(e))) panic(errorText(e));
-    else self.postMessage({ type: 'reply', id: data.id, error: errorText(e) });
-  }
-};
+serve({ init, warmup, resize, detect, sampling, pyramid, attention, lossCurves });

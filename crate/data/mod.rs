@@ -7,6 +7,7 @@
 
 pub mod coco;
 pub mod synthetic;
+pub mod tile;
 pub mod transform;
 pub mod voc;
 

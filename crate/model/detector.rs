@@ -12,7 +12,7 @@ use super::roi_align::roi_align;
 use super::rpn::{ProposalParams, RpnHead, RpnOutput, proposals};
 use crate::boxes::BBox;
 use crate::boxes::anchors::AnchorGenerator;
-use crate::config::{BackboneConfig, DetectorConfig};
+use crate::config::{BackboneConfig, Balance, DetectorConfig};
 use crate::error::Result;
 
 /// Strides of P2..P6.
@@ -69,6 +69,32 @@ impl LibraRcnn {
             bbox_head: BboxHead::new(c * pool * pool, config.roi.fc_dim, config.num_classes(), device),
             config: config.clone(),
         })
+    }
+
+    /// This model for `classes`: unchanged when they are its own classes, else with a fresh
+    /// classifier and box regressor (everything else kept), ready to fine-tune.
+    pub fn with_classes(mut self, classes: &[String], device: &Device) -> Result<Self> {
+        if classes == self.config.classes.as_slice() {
+            return Ok(self);
+        }
+        let mut config = self.config.clone();
+        config.classes = classes.to_vec();
+        config.validate()?;
+        self.bbox_head = self.bbox_head.with_num_classes(config.roi.fc_dim, config.num_classes(), device);
+        self.config = config;
+        Ok(self)
+    }
+
+    /// This model with the balancing parts `b` (for an ablation): the sampler and box loss are
+    /// config; switching BFP off drops the module, switching it on adds a freshly initialised one.
+    pub fn with_balance(mut self, b: Balance, device: &Device) -> Self {
+        self.config = self.config.clone().with_balance(b);
+        self.bfp = match (b.bfp, self.bfp) {
+            (false, _) => None,
+            (true, Some(bfp)) => Some(bfp),
+            (true, None) => Some(Bfp::new(&self.config.neck, self.config.fpn_channels, device)),
+        };
+        self
     }
 
     /// Feature-map sides (h, w) of P2..P6 for the configured input size.

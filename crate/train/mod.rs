@@ -212,22 +212,44 @@ impl Trainer {
     }
 }
 
+/// Batches of sample indices: every sample once per epoch, in an order reshuffled each epoch
+/// from `seed`; batches run across epoch boundaries.
+pub struct Batches {
+    len: usize,
+    size: usize,
+    order: Vec<usize>,
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+impl Batches {
+    /// Batches of `size` (clamped to 1..=len) over `len` samples.
+    pub fn new(len: usize, size: usize, seed: u64) -> Self {
+        use rand::SeedableRng;
+        Self { len, size: size.clamp(1, len.max(1)), order: Vec::new(), rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// The next batch's indices (empty when there are no samples).
+    pub fn next_batch(&mut self) -> Vec<usize> {
+        use rand::seq::SliceRandom;
+        if self.len == 0 {
+            return Vec::new();
+        }
+        while self.order.len() < self.size {
+            let mut epoch: Vec<usize> = (0..self.len).collect();
+            epoch.shuffle(&mut self.rng);
+            self.order.extend(epoch);
+        }
+        self.order.drain(..self.size).collect()
+    }
+}
+
 /// Trains for `trainer.config.steps` steps over `samples` (reshuffled each epoch from the
 /// config's seed), calling `on_step` after every step. A step whose loss is not finite is
 /// skipped and reported, not applied.
 pub async fn fit(trainer: &mut Trainer, samples: &[TrainSample], mut on_step: impl FnMut(&StepReport)) -> Result<()> {
-    use rand::SeedableRng;
-    use rand::seq::SliceRandom;
-    let bs = trainer.config.batch_size.clamp(1, samples.len().max(1));
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(trainer.config.seed);
-    let mut order: Vec<usize> = Vec::new();
+    let mut batches = Batches::new(samples.len(), trainer.config.batch_size, trainer.config.seed);
     while trainer.step < trainer.config.steps {
-        if order.len() < bs {
-            let mut epoch: Vec<usize> = (0..samples.len()).collect();
-            epoch.shuffle(&mut rng);
-            order.extend(epoch);
-        }
-        let batch: Vec<TrainSample> = order.drain(..bs).map(|i| samples[i].clone()).collect();
+        let batch: Vec<TrainSample> = batches.next_batch().into_iter().map(|i| samples[i].clone()).collect();
         let report = trainer.step(&batch).await?;
         on_step(&report);
     }
@@ -246,5 +268,19 @@ mod tests {
         for (step, want) in [(0, 0.1), (5, 0.55), (10, 1.0), (19, 1.0), (20, 0.1), (29, 0.1), (30, 0.01)] {
             assert!((c.lr_at(step) - want).abs() < 1e-12, "step {step}: {} vs {want}", c.lr_at(step));
         }
+    }
+
+    #[test]
+    fn batches_cover_every_sample_once_per_epoch() {
+        // 5 samples in batches of 2: 5 batches hold 10 indices = two whole epochs.
+        let mut b = Batches::new(5, 2, 7);
+        let seen: Vec<usize> = (0..5).flat_map(|_| b.next_batch()).collect();
+        for epoch in seen.chunks(5) {
+            let mut e = epoch.to_vec();
+            e.sort();
+            assert_eq!(e, vec![0, 1, 2, 3, 4]);
+        }
+        assert_eq!(Batches::new(3, 8, 0).next_batch().len(), 3, "batch clamped to the data");
+        assert!(Batches::new(0, 2, 0).next_batch().is_empty());
     }
 }

@@ -1,6 +1,7 @@
 // Shared helpers of the browser tests: the `libra serve` server, Chromium through playwright-core,
 // page state and results, boxes, ground truth and the native CLI for comparisons.
 // Only the page contract is used: DOM ids, window.libraApp, body data-state and URL parameters.
+import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -104,6 +105,13 @@ export function nativePyramid(image, channel, model = DEFAULT_MODEL) {
 /** The native CLI's non-local attention (`libra attention`) of pixel (x, y) of `image` (a path): the JSON the page's view shows. */
 export function nativeAttention(image, x, y, model = DEFAULT_MODEL) {
   return nativeJson(['attention', '--model', model, image, '--x', String(x), '--y', String(y)]);
+}
+
+/** Runs the native CLI with `args`; resolves with what it printed. */
+export async function libra(args, timeout = 5 * 60_000) {
+  requireBinary();
+  const { stdout } = await execFileAsync(LIBRA, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, timeout });
+  return stdout;
 }
 
 /** `libra export --model <model> --out <out> [--half]`: rewrites a checkpoint (`.safetensors` by extension). */
@@ -417,4 +425,83 @@ export function assertSameAsNative(assert, pageDets, nativeDets, label) {
   assert.ok(nativeDets.some((d) => d.score >= MIN_SCORE), `${label}: the native CLI found nothing >= ${MIN_SCORE} to compare with`);
   const problems = compareWithNative(pageDets, nativeDets);
   assert.deepEqual(problems, [], `${label}: page and native detections differ (IoU >= 0.99, |score diff| <= 1e-3)`);
+}
+
+// --- the sampling view: page against native -------------------------------------------------
+
+export function assertClose(actual, expected, tol, label) {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  const bad = actual.flat().findIndex((v, i) => !(Math.abs(v - expected.flat()[i]) <= tol));
+  assert.equal(bad, -1, `${label}: element ${bad} differs by more than ${tol}: page ${JSON.stringify(actual.flat()[bad])}, native ${JSON.stringify(expected.flat()[bad])}`);
+}
+
+/**
+ * Asserts the page's and the native candidates are the same boxes (within 1e-2 px) with the same
+ * IoU (1e-4), the GT boxes first in both; returns the positions whose boxes are in another order.
+ */
+export function assertSameCandidates(view, native) {
+  assert.equal(view.candidates.length, native.candidates.length, 'number of candidates');
+  assertClose(view.candidates.slice(0, view.num_gt), native.candidates.slice(0, native.num_gt), 1e-2, 'GT candidates (px)');
+  const near = (a, b) => a.every((v, k) => Math.abs(v - b[k]) <= 1e-2);
+  const swapped = [];
+  view.candidates.forEach((box, i) => {
+    if (near(box, native.candidates[i])) {
+      assert.ok(Math.abs(view.max_iou[i] - native.max_iou[i]) <= 1e-4, `candidate ${i}: IoU page ${view.max_iou[i]}, native ${native.max_iou[i]}`);
+      return;
+    }
+    const j = native.candidates.findIndex((b) => near(box, b));
+    assert.ok(j >= 0, `candidate ${i} [${box}] of the page is not among the native candidates`);
+    assert.ok(Math.abs(view.max_iou[i] - native.max_iou[j]) <= 1e-4, `candidate ${i}: IoU page ${view.max_iou[i]}, native ${native.max_iou[j]}`);
+    swapped.push(i);
+  });
+  assert.ok(swapped.length <= 4, `${swapped.length} candidates are in another order (${swapped}): more than near-ties explain`);
+  if (swapped.length) console.log(`candidates in another order than natively (near-equal RPN scores): ${swapped}`);
+  return swapped;
+}
+
+/** Every IoU-balanced negative's bin is the bin its IoU falls in (the sampler's own edges). */
+export function assertBinsFollowIous(view) {
+  const { neg, neg_source: sources, bin_edges: edges } = view.balanced.sampled;
+  assert.equal(edges.length, 4, 'three IoU bins (the paper\'s K = 3)');
+  neg.forEach((i, k) => {
+    const bin = sources[k]?.Bin;
+    if (bin === undefined) return; // a fill, not a bin draw
+    const iou = view.max_iou[i];
+    assert.ok(edges[bin] <= iou && iou < edges[bin + 1], `negative ${i} (IoU ${iou}) is said to come from bin ${bin} [${edges[bin]}, ${edges[bin + 1]})`);
+  });
+  assert.ok(sources.some((s) => s?.Bin !== undefined), 'some negatives come from the bins');
+}
+
+/**
+ * Asserts the page's sampling view equals the native CLI's for the same photo, boxes and seed:
+ * the same candidates (matched by box), bins that follow the IoUs, and the same picks.
+ */
+export function assertSamplingLikeNative(view, native) {
+  assert.equal(view.num_gt, native.num_gt, 'GT boxes');
+  assert.equal(view.seed, native.seed, 'seed');
+  // wasm and x86 round the RPN's scores differently in the last bits, so two proposals with
+  // near-equal scores may come out in either order: candidates are matched by box.
+  const swapped = assertSameCandidates(view, native);
+  assertBinsFollowIous(view);
+  assert.deepEqual(view.histogram, native.histogram, 'histogram of all negatives');
+  for (const sampler of ['random', 'balanced']) {
+    const [p, n] = [view[sampler], native[sampler]];
+    assertClose(p.sampled.bin_edges, n.sampled.bin_edges, 1e-4, `${sampler}: bin_edges`);
+    assert.equal(p.sampled.pos.length, n.sampled.pos.length, `${sampler}: number of positives`);
+    assert.equal(p.sampled.neg.length, n.sampled.neg.length, `${sampler}: number of negatives`);
+    assert.ok(p.sampled.neg.length > 0, `${sampler}: some negatives`);
+    if (swapped.length === 0) {
+      // Same candidates in the same order: the same seed must give exactly the same picks.
+      assert.deepEqual(p.sampled.pos, n.sampled.pos, `${sampler}: positives`);
+      assert.deepEqual(p.sampled.neg, n.sampled.neg, `${sampler}: negatives`);
+      assert.deepEqual(p.sampled.neg_source, n.sampled.neg_source, `${sampler}: neg_source`);
+      assert.deepEqual(p.histogram, n.histogram, `${sampler}: histogram`);
+      assert.ok(Math.abs(p.hard_share - n.hard_share) < 1e-6, `${sampler}: hard_share page ${p.hard_share}, native ${n.hard_share}`);
+    } else {
+      // A swap can move each swapped candidate in or out of a draw.
+      const moved = p.sampled.neg.filter((i) => !n.sampled.neg.includes(i)).length;
+      assert.ok(moved <= swapped.length, `${sampler}: ${moved} negatives differ, more than the ${swapped.length} swapped candidates`);
+      assert.ok(Math.abs(p.hard_share - n.hard_share) <= swapped.length / p.sampled.neg.length + 1e-6, `${sampler}: hard_share page ${p.hard_share}, native ${n.hard_share}`);
+    }
+  }
 }

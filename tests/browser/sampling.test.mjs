@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  startServer, launch, onPage, waitForMessage, clearMessage, dragOnDataset, nativeSampling, ARTIFACTS, SAMPLES, LOAD_MS, DETECT_MS, TEST_TIMEOUT,
+  startServer, launch, onPage, waitForMessage, clearMessage, dragOnDataset, nativeSampling, assertClose, assertSamplingLikeNative, ARTIFACTS, SAMPLES, LOAD_MS, DETECT_MS, TEST_TIMEOUT,
 } from './harness.mjs';
 
 const PHOTO = 'scene_0000.png';
@@ -35,50 +35,7 @@ async function tryShow(page) {
   await page.locator('#sampling-seed').press('Enter');
 }
 
-function assertClose(actual, expected, tol, label) {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  const bad = actual.flat().findIndex((v, i) => !(Math.abs(v - expected.flat()[i]) <= tol));
-  assert.equal(bad, -1, `${label}: element ${bad} differs by more than ${tol}: page ${JSON.stringify(actual.flat()[bad])}, native ${JSON.stringify(expected.flat()[bad])}`);
-}
-
 const sorted = (list) => [...list].sort((a, b) => a - b);
-
-/**
- * Asserts the page's and the native candidates are the same boxes (within 1e-2 px) with the same
- * IoU (1e-4), the GT boxes first in both; returns the positions whose boxes are in another order.
- */
-function assertSameCandidates(view, native) {
-  assert.equal(view.candidates.length, native.candidates.length, 'number of candidates');
-  assertClose(view.candidates.slice(0, view.num_gt), native.candidates.slice(0, native.num_gt), 1e-2, 'GT candidates (px)');
-  const near = (a, b) => a.every((v, k) => Math.abs(v - b[k]) <= 1e-2);
-  const swapped = [];
-  view.candidates.forEach((box, i) => {
-    if (near(box, native.candidates[i])) {
-      assert.ok(Math.abs(view.max_iou[i] - native.max_iou[i]) <= 1e-4, `candidate ${i}: IoU page ${view.max_iou[i]}, native ${native.max_iou[i]}`);
-      return;
-    }
-    const j = native.candidates.findIndex((b) => near(box, b));
-    assert.ok(j >= 0, `candidate ${i} [${box}] of the page is not among the native candidates`);
-    assert.ok(Math.abs(view.max_iou[i] - native.max_iou[j]) <= 1e-4, `candidate ${i}: IoU page ${view.max_iou[i]}, native ${native.max_iou[j]}`);
-    swapped.push(i);
-  });
-  assert.ok(swapped.length <= 4, `${swapped.length} candidates are in another order (${swapped}): more than near-ties explain`);
-  if (swapped.length) console.log(`candidates in another order than natively (near-equal RPN scores): ${swapped}`);
-  return swapped;
-}
-
-/** Every IoU-balanced negative's bin is the bin its IoU falls in (the sampler's own edges). */
-function assertBinsFollowIous(view) {
-  const { neg, neg_source: sources, bin_edges: edges } = view.balanced.sampled;
-  assert.equal(edges.length, 4, 'three IoU bins (the paper\'s K = 3)');
-  neg.forEach((i, k) => {
-    const bin = sources[k]?.Bin;
-    if (bin === undefined) return; // a fill, not a bin draw
-    const iou = view.max_iou[i];
-    assert.ok(edges[bin] <= iou && iou < edges[bin + 1], `negative ${i} (IoU ${iou}) is said to come from bin ${bin} [${edges[bin]}, ${edges[bin + 1]})`);
-  });
-  assert.ok(sources.some((s) => s?.Bin !== undefined), 'some negatives come from the bins');
-}
 
 test('sampling view: page = native CLI on the drawn boxes; toggle redraws; no photo or boxes: a message', { timeout: TEST_TIMEOUT }, async () => {
   const context = await browser.newContext();
@@ -137,31 +94,7 @@ test('sampling view: page = native CLI on the drawn boxes; toggle redraws; no ph
       assert.equal(view.num_gt, 2);
       assert.equal(native.num_gt, 2);
       assert.equal(view.seed, SEED);
-      // wasm and x86 round the RPN's scores differently in the last bits, so two proposals with
-      // near-equal scores may come out in either order: candidates are matched by box.
-      const swapped = assertSameCandidates(view, native);
-      assertBinsFollowIous(view);
-      assert.deepEqual(view.histogram, native.histogram, 'histogram of all negatives');
-      for (const sampler of ['random', 'balanced']) {
-        const [p, n] = [view[sampler], native[sampler]];
-        assertClose(p.sampled.bin_edges, n.sampled.bin_edges, 1e-4, `${sampler}: bin_edges`);
-        assert.equal(p.sampled.pos.length, n.sampled.pos.length, `${sampler}: number of positives`);
-        assert.equal(p.sampled.neg.length, n.sampled.neg.length, `${sampler}: number of negatives`);
-        assert.ok(p.sampled.neg.length > 0, `${sampler}: some negatives`);
-        if (swapped.length === 0) {
-          // Same candidates in the same order: the same seed must give exactly the same picks.
-          assert.deepEqual(p.sampled.pos, n.sampled.pos, `${sampler}: positives`);
-          assert.deepEqual(p.sampled.neg, n.sampled.neg, `${sampler}: negatives`);
-          assert.deepEqual(p.sampled.neg_source, n.sampled.neg_source, `${sampler}: neg_source`);
-          assert.deepEqual(p.histogram, n.histogram, `${sampler}: histogram`);
-          assert.ok(Math.abs(p.hard_share - n.hard_share) < 1e-6, `${sampler}: hard_share page ${p.hard_share}, native ${n.hard_share}`);
-        } else {
-          // A swap can move each swapped candidate in or out of a draw.
-          const moved = p.sampled.neg.filter((i) => !n.sampled.neg.includes(i)).length;
-          assert.ok(moved <= swapped.length, `${sampler}: ${moved} negatives differ, more than the ${swapped.length} swapped candidates`);
-          assert.ok(Math.abs(p.hard_share - n.hard_share) <= swapped.length / p.sampled.neg.length + 1e-6, `${sampler}: hard_share page ${p.hard_share}, native ${n.hard_share}`);
-        }
-      }
+      assertSamplingLikeNative(view, native);
       assert.ok(view.balanced.hard_share > view.random.hard_share, `IoU-balanced sampling gives more hard negatives: ${view.balanced.hard_share} vs random ${view.random.hard_share}`);
 
       // The hard shares as numbers, and the three histograms as shares in the chart.

@@ -1,12 +1,14 @@
 // The "Your dataset" section: photos to label for fine-tuning, their boxes and classes, kept in
 // IndexedDB (store.js) as they change. Wires the DOM (panel.js), the canvas (editor.js), the
 // keys (keys.js), import/export, the state (model.js) and the teaching views of the current photo
-// (../teach/sampling.js, ../teach/pyramid.js), and the Balanced L1 view (../teach/balanced-l1.js,
-// no photo needed). Exposes window.libraDataset for tests.
+// (../teach/sampling.js, ../teach/pyramid.js), the Balanced L1 view (../teach/balanced-l1.js,
+// no photo needed) and training on the dataset (../train/panel.js), whose run the views follow.
+// Exposes window.libraDataset and window.libraTraining for tests.
 import { cameraErrorText, hiddenVideo, openCamera } from '../sources.js';
 import { BalancedL1View } from '../teach/balanced-l1.js';
 import { PyramidView } from '../teach/pyramid.js';
 import { SamplingView } from '../teach/sampling.js';
+import { TrainPanel } from '../train/panel.js';
 import { Editor } from './editor.js';
 import { exportCocoJson, exportCocoZip, exportVocZip } from './exporter.js';
 import { nudgeBox } from './geometry.js';
@@ -125,6 +127,7 @@ function render() {
   editor.draw();
   sampling.refresh();
   pyramid.refresh();
+  training.refresh();
 }
 
 /** Decodes photo `id` for the canvas (keeping the last few), then redraws. */
@@ -209,6 +212,25 @@ const teachHost = {
 const sampling = new SamplingView($('sampling'), teachHost);
 const pyramid = new PyramidView($('pyramid'), teachHost);
 const balancedL1 = new BalancedL1View($('balanced-l1'), teachHost); // needs no photo
+
+/** Shown views follow the model being trained: computed again on it at each of its checkpoints. */
+function refreshViews() {
+  if (sampling.result && !sampling.running && !sampling.reason()) sampling.show();
+  if (pyramid.result && !pyramid.running && !pyramid.reason()) pyramid.show();
+}
+
+const training = new TrainPanel($('train'), {
+  dataset: () => ({ ds, blobs }),
+  say,
+  detector: () => window.libraApp?.detectorModel() ?? null,
+  useModel: (bytes, name) => window.libraApp.useModel(bytes, name),
+  started(run) {
+    window.libraApp.trainer = run; // the views ask the model being trained from now on
+  },
+  stepped: (run, step) => balancedL1.showBatch(step.reg_errors, run.id, step.step),
+  checkpointed: refreshViews,
+});
+window.addEventListener('libra:detector', () => training.refresh());
 
 // --- photos ----------------------------------------------------------------------------------
 
@@ -476,6 +498,23 @@ window.libraDataset = {
   setBalancedL1: (params) => balancedL1.set(params),
   /** Resolves once every change is written to IndexedDB. */
   flush: () => store?.flush(),
+};
+
+window.libraTraining = {
+  /** {state, split, runs: [{id, label, state, options, steps, evals, modelStep, error, warnings}]}. */
+  get state() { return training.state; },
+  pause: () => training.current?.pause(),
+  resume: () => training.current?.resume(),
+  stop: () => training.current?.stop(),
+  /** The saved model of run `id` (base64 of its .lrc bytes), or null. */
+  modelBase64(id) {
+    const bytes = training.runs.find((r) => r.id === id)?.model?.bytes;
+    if (!bytes) return null;
+    const u8 = new Uint8Array(bytes);
+    let text = '';
+    for (let i = 0; i < u8.length; i += 0x8000) text += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+    return btoa(text);
+  },
 };
 
 /** Loads the saved dataset (photos whose pixels were not saved are left out, with a message). */

@@ -43,11 +43,13 @@ const markerPlugin = {
 
 /**
  * Draws (or redraws) `series` ([{label, colour, data}], chartSeries()'s loss or gradient) over
- * `xs` on `canvas`, with the marker at `beta`; `yTitle` names the y axis. The chart is kept on the canvas.
+ * `xs` on `canvas`, with the marker at `beta`, and `batch` ({label, points: [{x, y}]}, a training
+ * batch's errors) as dots when given; `yTitle` names the y axis. The chart is kept on the canvas.
  */
-export async function drawCurves(canvas, xs, series, { beta, yTitle }) {
+export async function drawCurves(canvas, xs, series, { beta, yTitle, batch = null }) {
   const Chart = await chartClass();
-  const datasets = series.map((s) => ({
+  const dots = batch ? [{ type: 'scatter', label: batch.label, data: batch.points, backgroundColor: COLOURS.batch, borderColor: COLOURS.batch, pointRadius: 2.5, showLine: false }] : [];
+  const datasets = dots.concat(series.map((s) => ({
     label: s.label,
     data: s.data,
     borderColor: s.colour,
@@ -56,7 +58,7 @@ export async function drawCurves(canvas, xs, series, { beta, yTitle }) {
     borderDash: s.key === 'smooth' ? [6, 3] : [],
     pointRadius: 0,
     pointHitRadius: 4,
-  }));
+  })));
   const existing = Chart.getChart(canvas);
   if (existing) {
     existing.data.labels = xs;

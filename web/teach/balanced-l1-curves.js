@@ -18,7 +18,7 @@ export const X_MAX = 3;
 export const POINTS = 301;
 export const CURVE_KEYS = ['x', 'balanced_l1', 'balanced_l1_grad', 'smooth_l1', 'smooth_l1_grad'];
 /** Series colours: Balanced L1 as the sampling view's IoU-balanced sampler, the baseline as its random one. */
-export const COLOURS = Object.freeze({ balanced: '#2456c9', smooth: '#f97316', marker: '#5b6475' });
+export const COLOURS = Object.freeze({ balanced: '#2456c9', smooth: '#f97316', marker: '#5b6475', batch: 'rgba(190, 18, 60, 0.55)' });
 
 /** A parameter for people: "0.5", "1.5", "0.35" (at most 2 decimals, no trailing zeros). */
 export const fmt = (v) => (Number.isFinite(v) ? String(Number(v.toFixed(2))) : String(v));
@@ -50,6 +50,25 @@ export function indexOf(curves, x) {
 
 /** The value of curve `key` at the x nearest to `x`. */
 export const valueAt = (curves, key, x) => curves[key][indexOf(curves, x)];
+
+/** Batch errors plotted at most (an even subsample of a larger batch). */
+export const MAX_BATCH_POINTS = 400;
+
+/**
+ * A training batch's regression errors placed on the Balanced L1 curves: points {x, y} on the
+ * loss and on the gradient (errors beyond the chart drawn at its right edge), how many errors
+ * there are, and how many are inliers (x < beta).
+ */
+export function batchPoints(curves, errors, beta = DEFAULTS.beta) {
+  const stride = Math.max(1, Math.ceil(errors.length / MAX_BATCH_POINTS));
+  const shown = errors.filter((_, i) => i % stride === 0).map((e) => Math.min(Math.abs(e), curves.x[curves.x.length - 1]));
+  return {
+    count: errors.length,
+    inliers: errors.filter((e) => Math.abs(e) < beta).length,
+    loss: shown.map((x) => ({ x, y: valueAt(curves, 'balanced_l1', x) })),
+    gradient: shown.map((x) => ({ x, y: valueAt(curves, 'balanced_l1_grad', x) })),
+  };
+}
 
 /** The dataset labels for `params`. */
 export function labels({ alpha, gamma, beta = DEFAULTS.beta }) {

@@ -5,7 +5,7 @@
 // when the card first comes into view, and again whenever a slider moves (only the latest
 // values are computed, so dragging never queues up work).
 import { drawCurves } from './balanced-l1-chart.js';
-import { DEFAULTS, LatestOnly, bOf, chartSeries, checkCurves, curvesRequest, fmt, readout } from './balanced-l1-curves.js';
+import { DEFAULTS, LatestOnly, bOf, batchPoints, chartSeries, checkCurves, curvesRequest, fmt, readout } from './balanced-l1-curves.js';
 
 const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(1)}×` : '—');
 
@@ -29,6 +29,8 @@ export class BalancedL1View {
     this.error = null; // the last failure's text, null after a success
     this.said = null; // the message it put in #message
     this.started = false;
+    this.batch = null; // {errors, step, run}: the latest training batch's regression errors
+    this.batchDrawn = null; // {step, count, inliers, points}: what the dots show
     this.latest = new LatestOnly((params) => this.fetch(params));
     for (const s of [this.ui.alpha, this.ui.gamma]) s.addEventListener('input', () => this.set({ alpha: Number(this.ui.alpha.value), gamma: Number(this.ui.gamma.value) }));
     // The card's sliders keep their keys: the dataset's shortcuts (arrows, N, P, 1-9) are for the editor.
@@ -54,7 +56,14 @@ export class BalancedL1View {
   /** {state, alpha, gamma, beta, curves, drawn, error}: alpha, gamma are the values asked for, drawn.alpha, drawn.gamma the ones shown. */
   get state() {
     const { alpha, gamma, beta } = this.params;
-    return { state: this.card.dataset.l1State, alpha, gamma, beta, curves: this.curves, drawn: this.drawn, error: this.error };
+    return { state: this.card.dataset.l1State, alpha, gamma, beta, curves: this.curves, drawn: this.drawn, error: this.error, batch: this.batchDrawn };
+  }
+
+  /** Plots a training batch's regression errors (step `step` of run `run`) on the curves. */
+  showBatch(errors, run, step) {
+    this.batch = { errors, run, step };
+    if (!this.curves || !this.drawn) return this.start();
+    this.draw(this.curves, { alpha: this.drawn.alpha, gamma: this.drawn.gamma, beta: this.drawn.beta }).catch((e) => this.fail(this.params, e));
   }
 
   setState(s) {
@@ -127,8 +136,11 @@ export class BalancedL1View {
   async draw(curves, params) {
     const { beta } = params;
     const series = chartSeries(curves, params);
-    await drawCurves(this.ui.loss, curves.x, series.loss, { beta, yTitle: 'Loss' });
-    await drawCurves(this.ui.gradient, curves.x, series.gradient, { beta, yTitle: 'Gradient dL/dx' });
+    const b = this.batch && batchPoints(curves, this.batch.errors, beta);
+    const dots = (points) => b && { label: `Run ${this.batch.run}, step ${this.batch.step}: ${b.count} errors (${b.inliers} inliers)`, points };
+    await drawCurves(this.ui.loss, curves.x, series.loss, { beta, yTitle: 'Loss', batch: dots(b?.loss) });
+    await drawCurves(this.ui.gradient, curves.x, series.gradient, { beta, yTitle: 'Gradient dL/dx', batch: dots(b?.gradient) });
+    this.batchDrawn = b && { step: this.batch.step, run: this.batch.run, count: b.count, inliers: b.inliers, points: b.loss };
     this.curves = curves;
     const loss = series.loss.map((s) => s.label);
     const gradient = series.gradient.map((s) => s.label);

@@ -1,0 +1,97 @@
+//! `WebDetector`: a loaded model that detects objects and draws its teaching views.
+
+use burn::module::Module;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::{device, js_err, now, rgb_image, views};
+use crate::checkpoint;
+use crate::infer::{NamedDetection, StageTimes, detect_staged};
+use crate::model::LibraRcnn;
+
+#[derive(Serialize)]
+struct Info<'a> {
+    classes: &'a [String],
+    input_size: usize,
+    parameters: usize,
+    /// RPN proposals kept per image in training (the training form's default).
+    train_proposals: usize,
+    backend: &'a str,
+}
+
+#[derive(Serialize)]
+struct DetectResult {
+    detections: Vec<NamedDetection>,
+    timings: StageTimes,
+    total_ms: f64,
+}
+
+/// A loaded detector on one backend.
+#[wasm_bindgen]
+pub struct WebDetector {
+    model: LibraRcnn,
+    backend: String,
+}
+
+#[wasm_bindgen]
+impl WebDetector {
+    /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`.
+    pub async fn load(bytes: Vec<u8>, backend: String) -> Result<WebDetector, JsError> {
+        let device = device(&backend).await?;
+        let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
+        Ok(WebDetector { model, backend })
+    }
+
+    /// Runs the network at `size` x `size` pixels (a multiple of 64) instead of the size it was
+    /// trained at: larger sees smaller objects, smaller runs faster.
+    pub fn set_input_size(&mut self, size: usize) -> Result<(), JsError> {
+        let mut config = self.model.config.clone();
+        config.input_size = size;
+        config.validate().map_err(js_err)?;
+        self.model.config = config;
+        Ok(())
+    }
+
+    /// JSON: `{classes, input_size, parameters, train_proposals, backend}`.
+    pub fn info(&self) -> String {
+        let info = Info {
+            classes: &self.model.config.classes,
+            input_size: self.model.config.input_size,
+            parameters: self.model.num_params(),
+            train_proposals: self.model.config.rpn.post_nms_train,
+            backend: &self.backend,
+        };
+        serde_json::to_string(&info).expect("info serialises")
+    }
+
+    /// Detects objects in an RGBA picture (`width * height * 4` bytes, as from
+    /// `getImageData`). JSON: `{detections: [{bbox: [x1, y1, x2, y2], score, label, class}],
+    /// timings: {backbone_neck_ms, rpn_ms, roi_head_ms, postprocess_ms}, total_ms}`, boxes in
+    /// the picture's pixels, every detection above the model's own score threshold.
+    pub async fn detect(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<String, JsError> {
+        let image = rgb_image(&rgba, width, height)?;
+        let start = now();
+        let (detections, timings) = detect_staged(&self.model, &image, Some(&now)).await.map_err(js_err)?;
+        let result = DetectResult { detections, timings, total_ms: now() - start };
+        Ok(serde_json::to_string(&result).expect("detections serialise"))
+    }
+
+    /// The feature pyramid view of an RGBA picture (`channel` < 0: channel energy): JSON of
+    /// [`PyramidView`](crate::pyramid_view::PyramidView), as `libra pyramid` prints it.
+    pub async fn pyramid_view(&self, rgba: Vec<u8>, width: u32, height: u32, channel: i32) -> Result<String, JsError> {
+        views::pyramid(&self.model, &rgba, width, height, channel).await
+    }
+
+    /// The non-local block's attention of the picture's pixel (`x`, `y`): JSON of
+    /// [`AttentionMap`](crate::pyramid_view::AttentionMap), as `libra attention` prints it.
+    pub async fn attention_map(&self, rgba: Vec<u8>, width: u32, height: u32, x: f32, y: f32) -> Result<String, JsError> {
+        views::attention(&self.model, &rgba, width, height, x, y).await
+    }
+
+    /// The "sampled negatives" view of an RGBA picture with its GT boxes (`gt_json`:
+    /// `[[x1, y1, x2, y2], ...]` in the picture's pixels): JSON of
+    /// [`SamplingView`](crate::sampling_view::SamplingView), as `libra sampling` prints it.
+    pub async fn sampling_view(&self, rgba: Vec<u8>, width: u32, height: u32, gt_json: String, seed: u32) -> Result<String, JsError> {
+        views::sampling(&self.model, &rgba, width, height, &gt_json, seed).await
+    }
+}
