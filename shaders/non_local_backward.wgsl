@@ -3,9 +3,11 @@
 //   dTheta_i = scale sum_j dS_ij phi_j,  dPhi_j = scale sum_i dS_ij theta_i,  dG_j = sum_i P_ij dY_i
 // P is recomputed tile by tile in two passes: `rows` (dTheta and D, a workgroup per 32 rows i) and
 // `cols` (dPhi and dG, a workgroup per 32 pixels j), so every output has a single writer.
+// Compiled after the prelude shaders/non_local_tiles.wgsl (Params, tile constants, bindings 0-3,
+// workgroup arrays, tile helpers), which calls this file's `element`.
 //
 // Bindings (group 0; row-major f32; N = h*w pixels, 1 <= C <= 256 channels):
-//   0 uniform             params {B, N, C: u32, scale: f32}
+//   0 uniform             params {B, N, C: u32, scale: f32}  (0-3 declared in the prelude)
 //   1 storage read        theta  [B, N, C]
 //   2 storage read        phi    [B, N, C]
 //   3 storage read        g      [B, N, C]
@@ -19,24 +21,11 @@
 // Each entry point uses 8 storage buffers (the WebGPU default maxStorageBuffersPerShaderStage).
 // Entry points, both workgroup_size 256, dispatch (ceil(N / 32), B, 1); run `rows` before `cols`.
 // Thread t serves own row t / 8 with lane t % 8 (columns lane + 8q of a tile, channels lane + 8k),
-// as in non_local.wgsl; `cols` keeps two 32-float accumulators per thread.
-// Workgroup storage (each entry): a_s 1024 + b_s 1056 + s_s 1024 floats = 12416 bytes.
+// as in non_local_tiles.wgsl; `cols` keeps two 32-float accumulators per thread.
+// Workgroup storage (each entry; the prelude's): a_s 1024 + b_s 1056 + s_s 1024 floats = 12416 bytes.
 
-struct Params { B: u32, N: u32, C: u32, scale: f32 }
+const DY = 3u; // the tensor id of dy, after the prelude's THETA, PHI, G
 
-const T = 32u;       // own rows per workgroup = pixels per tile = channels per chunk
-const LANES = 8u;    // threads per row
-const BS = 33u;      // row stride of b_s
-
-const THETA = 0u;
-const PHI = 1u;
-const G = 2u;
-const DY = 3u;
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> theta: array<f32>;
-@group(0) @binding(2) var<storage, read> phi: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
 @group(0) @binding(4) var<storage, read> y: array<f32>;
 @group(0) @binding(5) var<storage, read> lse: array<f32>;
 @group(0) @binding(6) var<storage, read> dy: array<f32>;
@@ -45,71 +34,14 @@ const DY = 3u;
 @group(0) @binding(9) var<storage, read_write> dg: array<f32>;
 @group(0) @binding(10) var<storage, read_write> delta: array<f32>;
 
-var<workgroup> a_s: array<f32, 1024>; // [32 own rows][32 channels]
-var<workgroup> b_s: array<f32, 1056>; // [32 tile pixels][33]
-var<workgroup> s_s: array<f32, 1024>; // [32 own rows][32 tile pixels]: P or dS
-
-// Element (row, c) of `which` in batch b; 0 outside N x C.
-fn at(which: u32, b: u32, row: u32, c: u32) -> f32 {
-    if (row >= params.N || c >= params.C) { return 0.0; }
-    let k = (b * params.N + row) * params.C + c;
+// Flat element k of tensor `which` (THETA, PHI, G or DY), for the prelude's `at`.
+fn element(which: u32, k: u32) -> f32 {
     switch which {
         case THETA: { return theta[k]; }
         case PHI: { return phi[k]; }
         case G: { return g[k]; }
         default: { return dy[k]; }
     }
-}
-
-fn load_a(which: u32, b: u32, r0: u32, c0: u32, t: u32) {
-    for (var e = t; e < T * T; e += 256u) { a_s[e] = at(which, b, r0 + e / T, c0 + e % T); }
-}
-
-fn load_b(which: u32, b: u32, r0: u32, c0: u32, t: u32) {
-    for (var e = t; e < T * T; e += 256u) { b_s[(e / T) * BS + e % T] = at(which, b, r0 + e / T, c0 + e % T); }
-}
-
-// Thread t's dot products own[o0 + t / 8] . other[p0 + lane + 8q] over all channels, q = 0..3.
-fn tile_dots(own: u32, o0: u32, other: u32, p0: u32, b: u32, t: u32) -> vec4<f32> {
-    let r = t / LANES;
-    let lane = t % LANES;
-    var d = vec4<f32>(0.0);
-    for (var c0 = 0u; c0 < params.C; c0 += T) {
-        load_a(own, b, o0, c0, t);
-        load_b(other, b, p0, c0, t);
-        workgroupBarrier();
-        for (var c = 0u; c < T; c++) {
-            d += a_s[r * T + c] * vec4<f32>(b_s[lane * BS + c], b_s[(lane + 8u) * BS + c],
-                                            b_s[(lane + 16u) * BS + c], b_s[(lane + 24u) * BS + c]);
-        }
-        workgroupBarrier();
-    }
-    return d;
-}
-
-// acc[c / 8] += sum_p s_s[t / 8][p] * src[p0 + p][c] for thread t's channels c = lane + 8k.
-fn accumulate(acc: ptr<function, array<f32, 32>>, src: u32, p0: u32, b: u32, t: u32) {
-    let r = t / LANES;
-    let lane = t % LANES;
-    for (var c0 = 0u; c0 < params.C; c0 += T) {
-        load_b(src, b, p0, c0, t);
-        workgroupBarrier();
-        var d = vec4<f32>(0.0);
-        for (var p = 0u; p < T; p++) {
-            d += s_s[r * T + p] * vec4<f32>(b_s[p * BS + lane], b_s[p * BS + lane + 8u],
-                                            b_s[p * BS + lane + 16u], b_s[p * BS + lane + 24u]);
-        }
-        let k = c0 / LANES;
-        (*acc)[k] += d.x;
-        (*acc)[k + 1u] += d.y;
-        (*acc)[k + 2u] += d.z;
-        (*acc)[k + 3u] += d.w;
-        workgroupBarrier();
-    }
-}
-
-fn store(r: u32, cols: vec4<u32>, v: vec4<f32>) {
-    for (var q = 0u; q < 4u; q++) { s_s[r * T + cols[q]] = v[q]; }
 }
 
 // dTheta and D for rows i0 .. i0 + 31.

@@ -1,4 +1,5 @@
-// Runs the WGSL kernels of shaders/ in a page on WebGPU: fetches the .wgsl files, builds the pipelines,
+// Runs the WGSL kernels of shaders/ in a page on WebGPU: fetches the .wgsl files (a kernel file listed in
+// PRELUDES is compiled as its prelude followed by the file, as the Rust side concat!s them), builds the pipelines,
 // checks the device limits (throwing an error that names the limit), uploads inputs, dispatches and
 // reads results back with mapAsync. Shapes and bindings as in each shader's header comment.
 // Used by tests/browser/kernels.test.mjs and tests/kernels/bench.mjs.
@@ -26,7 +27,29 @@ const KERNELS = {
   unfusedApply: { file: 'non_local_unfused.wgsl', entry: 'apply', size: [16, 16], wgBytes: 0, bind: { 0: 'params', 3: 'g', 4: 'a', 5: 'y' } },
 };
 
+// Kernel files compiled after a prelude (WGSL has no #include): file -> prelude, both in shaders/.
+const PRELUDES = {
+  'non_local.wgsl': 'non_local_tiles.wgsl',
+  'non_local_backward.wgsl': 'non_local_tiles.wgsl',
+};
+
 const cdiv = (a, b) => Math.ceil(a / b);
+
+async function fetchShader(file) {
+  const res = await fetch(new URL(file, SHADERS));
+  if (!res.ok) throw new Error(`fetching shaders/${file}: HTTP ${res.status}`);
+  return res.text();
+}
+
+/** The WGSL source of `file` (its prelude first, if any) and where a line of it comes from: line -> 'shaders/f:l'. */
+async function shaderSource(file) {
+  const prelude = PRELUDES[file];
+  const [head, body] = await Promise.all([prelude ? fetchShader(prelude) : '', fetchShader(file)]);
+  if (head && !head.endsWith('\n')) throw new Error(`shaders/${prelude} must end with a newline to be prepended to shaders/${file}`);
+  const headLines = head ? head.split('\n').length - 1 : 0;
+  const where = (line) => (line > headLines ? `shaders/${file}:${line - headLines}` : `shaders/${prelude}:${line}`);
+  return { code: head + body, where };
+}
 
 /** A WebGPU device, or an error saying what to install or enable. */
 export async function requestDevice() {
@@ -81,11 +104,10 @@ export class Kernels {
   async pipeline(name) {
     if (!this.pipelines.has(name)) {
       const k = KERNELS[name];
-      const res = await fetch(new URL(k.file, SHADERS));
-      if (!res.ok) throw new Error(`fetching shaders/${k.file}: HTTP ${res.status}`);
-      const module = this.device.createShaderModule({ label: k.file, code: await res.text() });
+      const { code, where } = await shaderSource(k.file);
+      const module = this.device.createShaderModule({ label: k.file, code });
       const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-      if (errors.length) throw new Error(`shaders/${k.file}: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}`);
+      if (errors.length) throw new Error(`compiling shaders/${k.file}: ${errors.map((m) => `${where(m.lineNum)}:${m.linePos} ${m.message}`).join('\n')}`);
       this.pipelines.set(name, this.device.createComputePipelineAsync({ label: `${k.file}:${k.entry}`, layout: 'auto', compute: { module, entryPoint: k.entry } }));
     }
     return this.pipelines.get(name);
