@@ -3,7 +3,7 @@
 use burn::tensor::Device;
 use image::RgbImage;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use libra_rcnn::checkpoint::{SAFETENSORS_CONFIG_KEY, from_bytes, to_bytes, to_bytes_with, to_safetensors};
+use libra_rcnn::checkpoint::{SAFETENSORS_CONFIG_KEY, from_bytes, to_bytes, to_bytes_async, to_bytes_with, to_safetensors};
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::infer::detect;
 use libra_rcnn::model::LibraRcnn;
@@ -25,6 +25,25 @@ fn round_trip_gives_identical_detections() {
     assert!(!a.is_empty(), "score threshold 0 should give detections");
     assert_eq!(a, b);
     assert_eq!(back.config, m.config);
+}
+
+/// The page's way to save (one async read of every parameter, then the CPU writer) gives the
+/// same file as the CPU writer itself, also for a model under training (autodiff device) whose
+/// BFP is off and whose head was replaced (as after fine-tuning on new classes).
+#[test]
+fn async_save_equals_sync_save() {
+    use burn::module::Module;
+    let dev = Device::flex();
+    let m = model(&dev.clone().autodiff()).with_classes(&["x".into(), "y".into(), "z".into()], &dev.clone().autodiff()).expect("classes");
+    let m = m.with_balance(libra_rcnn::Balance { iou_balanced: true, bfp: false, balanced_l1: true }, &dev.clone().autodiff());
+    for half in [false, true] {
+        let sync = to_bytes_with(&m.valid(), half).expect("sync save");
+        let from_async = pollster::block_on(to_bytes_async(&m, half)).expect("async save");
+        assert_eq!(from_async, sync, "half = {half}");
+    }
+    let back = from_bytes(&pollster::block_on(to_bytes_async(&m, false)).expect("save"), &dev).expect("load");
+    assert_eq!(back.config.classes, vec!["x", "y", "z"]);
+    assert!(back.bfp.is_none());
 }
 
 #[test]

@@ -145,8 +145,8 @@ test('training in the page: loss down, AP50, responsive, pause/resume, live view
       const parts = (key) => run.steps.map((x) => x.losses[key].toFixed(3)).join(' ');
       console.log(`train: losses ${totals.map((v) => v.toFixed(3)).join(' ')} (rpn_cls ${parts('rpn_cls')}; rpn_reg ${parts('rpn_reg')}; rcnn_cls ${parts('rcnn_cls')}; rcnn_reg ${parts('rcnn_reg')}); AP50 ${run.evals.map((e) => `${e.step}: ${e.ap50?.toFixed(3)}`).join(', ')}`);
       assert.ok(totals.every(Number.isFinite), 'finite losses');
-      // Photo pairs differ a lot in loss: compare the first three passes over the 4 photos with the last three.
-      assert.ok(mean(totals.slice(-6)) < mean(totals.slice(0, 6)), `the loss goes down: first 6 steps ${mean(totals.slice(0, 6))}, last 6 ${mean(totals.slice(-6))}`);
+      // Photo pairs differ a lot in loss: compare the first five passes over the 4 photos with the last five.
+      assert.ok(mean(totals.slice(-10)) < mean(totals.slice(0, 10)), `the loss goes down: first 10 steps ${mean(totals.slice(0, 10))}, last 10 ${mean(totals.slice(-10))}`);
       assert.deepEqual(run.evals.map((e) => e.step), [10, pausedAt, 20, 30].filter((v, i, a) => a.indexOf(v) === i).sort((a, b) => a - b), 'AP50 every 10 steps, at the pause and at the end');
       assert.ok(run.evals.every((e) => e.images === 1 && e.ap50 >= 0 && e.ap50 <= 1), `AP50 on the one held-out photo: ${JSON.stringify(run.evals)}`);
       assert.equal(run.modelStep, STEPS);
