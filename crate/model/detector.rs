@@ -71,8 +71,9 @@ impl LibraRcnn {
         })
     }
 
-    /// This model for `classes`: unchanged when they are its own classes, else with a fresh
-    /// classifier and box regressor (everything else kept), ready to fine-tune.
+    /// This model for `classes`, ready to fine-tune: a class it already knows (by name, in any
+    /// order) keeps its classifier and box-regressor outputs, a new one starts afresh (see
+    /// [`BboxHead::with_classes`]).
     pub fn with_classes(mut self, classes: &[String], device: &Device) -> Result<Self> {
         if classes == self.config.classes.as_slice() {
             return Ok(self);
@@ -80,7 +81,8 @@ impl LibraRcnn {
         let mut config = self.config.clone();
         config.classes = classes.to_vec();
         config.validate()?;
-        self.bbox_head = self.bbox_head.with_num_classes(config.roi.fc_dim, config.num_classes(), device);
+        let old_of: Vec<Option<usize>> = classes.iter().map(|c| self.config.classes.iter().position(|o| o == c)).collect();
+        self.bbox_head = self.bbox_head.with_classes(config.roi.fc_dim, &old_of, device);
         self.config = config;
         Ok(self)
     }

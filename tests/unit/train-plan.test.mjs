@@ -9,14 +9,15 @@ import { batchPoints } from '../../web/teach/balanced-l1-curves.js';
 const photo = (id, boxes) => ({ id, name: `p${id}.jpg`, width: 100, height: 80, boxes: boxes.map((classId, i) => ({ id: id * 10 + i, bbox: [i, i, i + 10, i + 10], classId })) });
 
 test('every fifth labelled photo is held out, by id; photos without boxes are left out', () => {
-  const ds = { classes: [{ id: 3, name: 'cat' }, { id: 7, name: 'dog' }], images: [photo(9, [7]), photo(2, [3]), photo(4, []), photo(1, [3, 7]), photo(5, [3]), photo(6, [7]), photo(8, [3])] };
+  const ds = { classes: [{ id: 1, name: 'object' }, { id: 3, name: 'cat' }, { id: 7, name: 'dog' }], images: [photo(9, [7]), photo(2, [3]), photo(4, []), photo(1, [3, 7]), photo(5, [3]), photo(6, [7]), photo(8, [3])] };
   const s = splitPhotos(ds);
-  assert.deepEqual(s.classes, ['cat', 'dog']);
+  assert.deepEqual(s.classes, ['cat', 'dog'], 'a class without boxes is left out');
+  assert.deepEqual(s.unused, ['object']);
   // Labelled in id order: 1, 2, 5, 6, 8, 9 -> the 5th (id 8) is held out.
   assert.deepEqual(s.photos.map((p) => [p.id, p.heldOut]), [[1, false], [2, false], [5, false], [6, false], [8, true], [9, false]]);
-  assert.deepEqual(s.photos[0].boxes, [[0, 0, 10, 10, 0], [1, 1, 11, 11, 1]], 'class ids become indices into classes');
+  assert.deepEqual(s.photos[0].boxes, [[0, 0, 10, 10, 0], [1, 1, 11, 11, 1]], 'class ids become indices into the used classes');
   assert.deepEqual(s.unlabelled, ['p4.jpg']);
-  assert.equal(splitText(s), '5 photos to train on, 1 held out to measure AP50; 1 photo without boxes is left out.');
+  assert.equal(splitText(s), '5 photos to train on, 1 held out to measure AP50; 1 photo without boxes is left out; the class "object" has no boxes and is left out.');
   const few = splitPhotos({ ...ds, images: ds.images.slice(0, 3) });
   assert.ok(few.photos.every((p) => !p.heldOut), 'fewer than 5 labelled photos: none held out');
   assert.match(splitText(few), /label at least 5 photos/);

@@ -13,11 +13,14 @@ const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
  * Splits a dataset (web/dataset/model.js) into training and held-out photos. Photos without
  * boxes are left out; of the rest, in id order, every HOLD_OUT_EVERY-th (the 5th, 10th, ...) is
  * held out once there are MIN_FOR_HOLD_OUT, so the split stays put while photos are added and
- * every run of an ablation sees the same one. Boxes become [x1, y1, x2, y2, class index] with
- * the class index into `classes` (the dataset's classes in order).
+ * every run of an ablation sees the same one. Classes no box uses are left out (`unused`), and
+ * boxes become [x1, y1, x2, y2, class index] with the index into `classes` (the used classes,
+ * in the dataset's order).
  */
 export function splitPhotos(ds) {
-  const index = new Map(ds.classes.map((c, i) => [c.id, i]));
+  const used = new Set(ds.images.flatMap((im) => im.boxes.map((b) => b.classId)));
+  const classes = ds.classes.filter((c) => used.has(c.id));
+  const index = new Map(classes.map((c, i) => [c.id, i]));
   const labelled = ds.images.filter((im) => im.boxes.length > 0).sort((a, b) => a.id - b.id);
   const holdOut = labelled.length >= MIN_FOR_HOLD_OUT;
   const photos = labelled.map((im, i) => ({
@@ -27,7 +30,8 @@ export function splitPhotos(ds) {
     heldOut: holdOut && i % HOLD_OUT_EVERY === HOLD_OUT_EVERY - 1,
   }));
   const unlabelled = ds.images.filter((im) => im.boxes.length === 0).map((im) => im.name);
-  return { classes: ds.classes.map((c) => c.name), photos, unlabelled };
+  const unused = ds.classes.filter((c) => !used.has(c.id)).map((c) => c.name);
+  return { classes: classes.map((c) => c.name), photos, unlabelled, unused };
 }
 
 /** Steps for `train` photos at `batch`: about 15 passes over them, from 60 to 1500 steps. */
@@ -36,7 +40,7 @@ export function defaultSteps(train, batch) {
 }
 
 /** "12 photos train, 3 are held out to measure AP50; 2 without boxes are left out". */
-export function splitText({ photos, unlabelled }) {
+export function splitText({ photos, unlabelled, unused = [] }) {
   const held = photos.filter((p) => p.heldOut).length;
   const train = photos.length - held;
   let text = photos.length === 0 ? 'No photo has boxes yet: label some photos above to train.' : `${plural(train, 'photo')} to train on`;
@@ -44,6 +48,7 @@ export function splitText({ photos, unlabelled }) {
     text += held > 0 ? `, ${held} held out to measure AP50` : ` (label at least ${MIN_FOR_HOLD_OUT} photos to hold some out and measure AP50)`;
   }
   if (unlabelled.length) text += `; ${plural(unlabelled.length, 'photo')} without boxes ${unlabelled.length === 1 ? 'is' : 'are'} left out`;
+  if (photos.length && unused.length) text += `; ${unused.length === 1 ? 'the class' : 'the classes'} ${unused.map((n) => `"${n}"`).join(', ')} ${unused.length === 1 ? 'has' : 'have'} no boxes and ${unused.length === 1 ? 'is' : 'are'} left out`;
   return `${text}.`;
 }
 
