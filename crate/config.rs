@@ -227,7 +227,7 @@ impl DetectorConfig {
         if self.classes.is_empty() {
             return bad("at least one class is needed".into());
         }
-        if self.input_size == 0 || self.input_size % 64 != 0 {
+        if self.input_size == 0 || !self.input_size.is_multiple_of(64) {
             return bad(format!("input_size {} must be a positive multiple of 64", self.input_size));
         }
         if self.neck.refine_level > 4 {

@@ -68,7 +68,7 @@ fn half_precision_halves_the_file_and_keeps_detections_close() {
 fn bad_files_are_reported() {
     let dev = Device::flex();
     let bytes = to_bytes(&model(&dev)).expect("save");
-    let err = |b: &[u8]| from_bytes(b, &dev).err().expect("must fail").to_string();
+    let err = |b: &[u8]| from_bytes(b, &dev).expect_err("must fail").to_string();
     assert!(err(b"PNG not a model").contains("not a Libra R-CNN checkpoint"));
     assert!(err(&bytes[..bytes.len() / 2]).contains("weights"));
     // Same header, a model with more classes: shapes no longer fit.
@@ -107,7 +107,7 @@ fn safetensors_round_trip_gives_identical_detections() {
 fn bad_safetensors_files_are_reported() {
     let dev = Device::flex();
     let m = model(&dev);
-    let err = |b: &[u8]| from_bytes(b, &dev).err().expect("must fail").to_string();
+    let err = |b: &[u8]| from_bytes(b, &dev).expect_err("must fail").to_string();
     // Safetensors written by another tool: no config to build the model from.
     let mut store = SafetensorsStore::from_bytes(None);
     m.save_into(&mut store).expect("save");

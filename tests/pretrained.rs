@@ -27,7 +27,7 @@ fn imagenet_backbone_loads_and_wrong_files_fail() {
     bytes[1000] ^= 0xff;
     let bad = cache.join("corrupt.pth");
     std::fs::write(&bad, &bytes).unwrap();
-    let msg = import_pth(&bad, &dev).err().expect("corrupt file must fail").to_string();
+    let msg = import_pth(&bad, &dev).expect_err("corrupt file must fail").to_string();
     assert!(msg.contains("sha256") && msg.contains("corrupt"), "{msg}");
     // Truncated burnpack: clear error, no panic.
     let pack = std::fs::read(&bpk).unwrap();

@@ -129,7 +129,7 @@ pub struct ConvGn {
 
 impl ConvGn {
     fn new(cin: usize, cout: usize, stride: usize, device: &Device) -> Self {
-        let groups = if cout % 8 == 0 { 8 } else { 1 };
+        let groups = if cout.is_multiple_of(8) { 8 } else { 1 };
         Self { conv: conv(cin, cout, 3, stride, false, device), gn: GroupNormConfig::new(groups, cout).init(device) }
     }
 

@@ -157,7 +157,7 @@ mod tests {
             let x = Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, 1, h, w]), d);
             let x = if d.is_autodiff() { x.require_grad() } else { x };
             let wt = Tensor::<4>::from_data(TensorData::new(weights.clone(), [2, 1, 3, 3]), d);
-            let l = (roi_align(&[x.clone()], &[1.0], &rois, 3, 2) * wt).sum();
+            let l = (roi_align(std::slice::from_ref(&x), &[1.0], &rois, 3, 2) * wt).sum();
             (x, l)
         };
         let (x, l) = loss(&vals, &dev);

@@ -192,6 +192,7 @@ test('training that runs out of memory stops with advice; the photos and the run
       const text = await waitForMessage(page, /memory/);
       assert.match(text, /^Training stopped at step 0: it (most likely )?ran out of memory( \(its memory had grown to \d\.\d GB; a page can use at most 4 GB\))?\. Try a smaller input size \(now 2048 px, try 1024\), or fewer proposals per photo .*, or fewer photos per step \(now 4, try 2\)\. Your photos and boxes are safe, and the model you started from keeps running\.$/);
       assert.equal(await page.getAttribute('#train', 'data-train-state'), 'failed');
+      assert.equal(await page.textContent('#train-status'), `Run 1 (all three balancing parts): ${text}`, 'the card says it too');
       assert.equal(await page.isDisabled('#train-start'), false, 'training can start again');
       // Nothing lost: the photos and boxes, and the detector on its model.
       const kept = await page.evaluate(() => window.libraDataset.images.map((im) => im.boxes.length));

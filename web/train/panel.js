@@ -169,6 +169,10 @@ export class TrainPanel {
   showProgress(run, text = null) {
     const total = run.options.steps;
     this.ui.progress.value = run.step / total;
+    if (run.state === 'failed') {
+      this.ui.status.textContent = `Run ${run.id} (${run.label}): ${run.error}`;
+      return;
+    }
     const parts = [`Run ${run.id} (${run.label}): ${STATE_TEXT[run.state] ?? run.state}`, `step ${run.step} of ${total}`];
     if (text) parts.push(text);
     const last = run.steps.at(-1);
