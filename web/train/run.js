@@ -26,7 +26,6 @@ export class TrainingRun {
   steps = []; // step replies: {step, steps, lr, losses, skipped, reg_errors, ms}
   evals = []; // {step, ap, ap50, ap75, per_class_ap50, images}
   model = null; // {bytes, step}: the latest copy of the trained model
-  info = null; // the worker's info after the photos are in
   error = null;
   warnings = [];
 
@@ -75,7 +74,6 @@ export class TrainingRun {
         const msg = { type: 'addPhoto', rgba: pixels.data.buffer, width: pixels.width, height: pixels.height, name: p.name, boxes, heldOut: p.heldOut };
         this.warnings.push(...(await this.#client.request(msg, CREATE_TIMEOUT_MS, [pixels.data.buffer])));
       }
-      this.info = await this.#client.request({ type: 'info' }, STEP_TIMEOUT_MS);
       this.#set('running');
       await this.#loop();
     } catch (e) {

@@ -8,7 +8,6 @@
 //       options: FineTuneOptions (crate/finetune.rs) as an object
 //   {type: 'addPhoto', rgba, width, height, name, boxes: [[x1, y1, x2, y2, class index]], heldOut}
 //       -> the warnings (clipped or refused boxes) as strings
-//   {type: 'info'}     -> info, as for create
 //   {type: 'step'}     -> {step, steps, lr, losses: {rpn_cls, rpn_reg, rcnn_cls, rcnn_reg, total}, skipped, reg_errors}
 //   {type: 'evaluate'} -> {ap, ap50, ap75, per_class_ap50, images}, or null without held-out photos
 //   {type: 'export', half} -> the model as a .lrc checkpoint (ArrayBuffer)
@@ -29,7 +28,6 @@ async function create({ backend, modelBytes, options }) {
   return JSON.parse(trainer.info());
 }
 
-const info = () => JSON.parse(session().info());
 const addPhoto = ({ rgba, width, height, name, boxes, heldOut }) =>
   JSON.parse(session().add_photo(new Uint8Array(rgba), width, height, name, JSON.stringify(boxes), heldOut));
 const step = async () => JSON.parse(await session().step());
@@ -40,4 +38,4 @@ const sampling = async ({ rgba, width, height, boxes, seed }) =>
 const pyramid = async ({ rgba, width, height, channel }) => JSON.parse(await session().pyramid_view(new Uint8Array(rgba), width, height, channel));
 const attention = async ({ rgba, width, height, x, y }) => JSON.parse(await session().attention_map(new Uint8Array(rgba), width, height, x, y));
 
-serve({ create, info, addPhoto, step, evaluate, export: exportModel, sampling, pyramid, attention });
+serve({ create, addPhoto, step, evaluate, export: exportModel, sampling, pyramid, attention });
