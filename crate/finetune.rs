@@ -18,7 +18,8 @@ use crate::train::{Batches, StepReport, TrainConfig, TrainSample, Trainable, Tra
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FineTuneOptions {
-    /// The dataset's classes; a model with other classes gets a fresh classifier and regressor.
+    /// The dataset's classes; those the model does not know get fresh classifier and regressor
+    /// outputs (see `LibraRcnn::with_classes`).
     pub classes: Vec<String>,
     pub steps: usize,
     pub batch_size: usize,

@@ -92,17 +92,15 @@ async function changeModel(load) {
   }
 }
 
-/** Sends the worker a request about `picture` (ImageData, copied) plus `fields`; resolves with its JSON. */
-async function pictureRequest(type, picture, fields) {
-  const client = await engine.ready();
+/**
+ * A teaching view's request about `picture` (ImageData, copied) plus `fields`, resolving with its
+ * JSON: to the model being trained (or just trained) when there is one, else the detector.
+ */
+async function viewRequest(type, picture, fields) {
   const rgba = picture.data.slice().buffer;
-  return client.request({ type, rgba, width: picture.width, height: picture.height, ...fields }, DETECT_TIMEOUT_MS, [rgba]);
-}
-
-/** A teaching view's request: to the model being trained (or just trained), else the detector. */
-function viewRequest(type, picture, fields) {
-  if (app.trainer?.canView) return app.trainer.view(type, picture, fields);
-  return pictureRequest(type, picture, fields);
+  const msg = { type, rgba, width: picture.width, height: picture.height, ...fields };
+  if (app.trainer?.canView) return app.trainer.view(msg, [rgba]);
+  return (await engine.ready()).request(msg, DETECT_TIMEOUT_MS, [rgba]);
 }
 
 // The teaching views (web/teach/) ask the model about a picture through these.

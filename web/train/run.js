@@ -157,11 +157,10 @@ export class TrainingRun {
     this.#client = null;
   }
 
-  /** A teaching view's request about `picture` (ImageData), answered on the model being trained. */
-  async view(type, picture, fields) {
+  /** A teaching view's request (`msg`, its `transfer` list), answered on the model being trained. */
+  async view(msg, transfer) {
     if (!this.canView) throw new Error('this training run has no model to show any more');
-    const rgba = picture.data.slice().buffer;
-    return this.#client.request({ type, rgba, width: picture.width, height: picture.height, ...fields }, STEP_TIMEOUT_MS, [rgba]);
+    return this.#client.request(msg, STEP_TIMEOUT_MS, transfer);
   }
 
   #died(reason, memoryBytes) {
