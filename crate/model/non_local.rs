@@ -6,7 +6,9 @@
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::kernels::{self, log_fallback, non_local_plan};
 
 use super::layers::conv;
 
@@ -25,21 +27,50 @@ impl NonLocal {
         Self { theta: c(device), phi: c(device), g: c(device), out: c(device) }
     }
 
-    /// Attention `A`: [b, hw, hw] for `x`: [b, c, h, w] (row i attends over all j).
-    pub fn attention(&self, x: Tensor<4>) -> Tensor<3> {
+    /// theta, phi and g of `x`: [b, c, h, w] -> three [b, hw, c].
+    fn embed(&self, x: Tensor<4>) -> [Tensor<3>; 3] {
         let [b, c, h, w] = x.dims();
-        let theta = self.theta.forward(x.clone()).reshape([b, c, h * w]).swap_dims(1, 2);
-        let phi = self.phi.forward(x).reshape([b, c, h * w]);
-        softmax(theta.matmul(phi), 2)
+        [&self.theta, &self.phi, &self.g].map(|conv| conv.forward(x.clone()).reshape([b, c, h * w]).swap_dims(1, 2))
     }
 
-    /// `x`: [b, c, h, w] -> same shape.
+    /// Attention `A`: [b, hw, hw] for `x`: [b, c, h, w] (row i attends over all j).
+    pub fn attention(&self, x: Tensor<4>) -> Tensor<3> {
+        let [theta, phi, _] = self.embed(x);
+        softmax(theta.matmul(phi.swap_dims(1, 2)), 2)
+    }
+
+    /// Rows `pixels` (indices into hw) of [`Self::attention`]: [b, pixels.len(), hw], without
+    /// the whole [hw, hw] matrix (our kernel on wgpu, `softmax(theta_i phi^T)` elsewhere).
+    pub fn attention_rows(&self, x: Tensor<4>, pixels: &[u32]) -> Tensor<3> {
+        let [theta, phi, _] = self.embed(x);
+        let [b, n, c] = theta.dims();
+        match non_local_plan(&theta.device(), [b, n, c]) {
+            Ok(()) => kernels::non_local::attention_rows(theta, phi, pixels),
+            Err(reason) => {
+                if let Some(reason) = reason {
+                    log_fallback("non-local attention rows", &reason);
+                }
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(pixels.to_vec(), [pixels.len()]), &theta.device());
+                softmax(theta.select(1, idx).matmul(phi.swap_dims(1, 2)), 2)
+            }
+        }
+    }
+
+    /// `x`: [b, c, h, w] -> same shape. The attention runs fused on wgpu (`kernels`), as
+    /// `softmax(theta phi^T) g` with tensor ops elsewhere.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
-        let a = self.attention(x.clone());
-        let g = self.g.forward(x.clone()).reshape([b, c, h * w]).swap_dims(1, 2);
-        let y = a.matmul(g).swap_dims(1, 2).reshape([b, c, h, w]);
-        x + self.out.forward(y)
+        let [theta, phi, g] = self.embed(x.clone());
+        let y = match non_local_plan(&x.device(), [b, h * w, c]) {
+            Ok(()) => kernels::non_local::attention(theta, phi, g),
+            Err(reason) => {
+                if let Some(reason) = reason {
+                    log_fallback("non-local", &reason);
+                }
+                softmax(theta.matmul(phi.swap_dims(1, 2)), 2).matmul(g)
+            }
+        };
+        x + self.out.forward(y.swap_dims(1, 2).reshape([b, c, h, w]))
     }
 }
 

@@ -1,0 +1,88 @@
+//! Our hand-written WGSL kernels (`shaders/`) in burn's wgpu backend, and when they run.
+//!
+//! They run on a wgpu device (native Vulkan/Metal/DX12, WebGPU in the page) when the inputs fit
+//! them and the device's limits allow; everywhere else, or when [`set_kernels`] forces it, the
+//! plain tensor-op versions (`model::non_local`, `boxes::assign`) run instead. A fallback on a
+//! wgpu device is logged once per reason.
+
+pub mod non_local;
+pub mod wgsl;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use burn::backend::DispatchDevice;
+use burn::cubecl::{Device as CubeDevice, RuntimeId};
+use burn::tensor::Device;
+
+/// Which implementation runs where both exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kernels {
+    /// Our WGSL kernels on wgpu devices that allow them, the reference elsewhere.
+    Auto,
+    /// Always the tensor-op reference (to compare, or to work around a driver bug).
+    Reference,
+}
+
+static FORCE_REFERENCE: AtomicBool = AtomicBool::new(false);
+
+/// Chooses the implementation for the whole process (the page: per worker).
+pub fn set_kernels(kernels: Kernels) {
+    FORCE_REFERENCE.store(kernels == Kernels::Reference, Ordering::Relaxed);
+}
+
+/// The implementation chosen by [`set_kernels`] (default [`Kernels::Auto`]).
+pub fn kernels() -> Kernels {
+    if FORCE_REFERENCE.load(Ordering::Relaxed) { Kernels::Reference } else { Kernels::Auto }
+}
+
+/// The wgpu device under `device` (also through autodiff), if it is one.
+pub(crate) fn wgpu_device(device: &Device) -> Option<CubeDevice> {
+    match device.clone().inner().as_dispatch() {
+        DispatchDevice::Cube(d) if d.runtime() == RuntimeId::Wgpu => Some(d.clone()),
+        _ => None,
+    }
+}
+
+/// Why the reference runs instead of a kernel; `None` when no kernel exists for the device
+/// (CPU backends: nothing to log).
+pub type Fallback = Option<String>;
+
+/// Logs `reason` the first time it is given.
+pub(crate) fn log_fallback(kernel: &str, reason: &str) {
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let line = format!("{kernel}: reference path: {reason}");
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.get_or_insert_with(HashSet::new).insert(line.clone()) {
+        log::warn!("{line}");
+    }
+}
+
+/// Whether the fused non-local kernels may run for inputs `[b, n, c]` on `device`: `Ok` or
+/// why not (the reference runs then).
+pub fn non_local_plan(device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fallback> {
+    let Some(cube) = wgpu_device(device) else { return Err(None) };
+    if kernels() == Kernels::Reference {
+        return Err(Some("forced by the kernels = reference setting".into()));
+    }
+    if c == 0 || c > non_local::MAX_CHANNELS {
+        return Err(Some(format!("{c} channels (the kernels take 1..={})", non_local::MAX_CHANNELS)));
+    }
+    let props = cube.client().properties().clone();
+    let hw = &props.hardware;
+    let bytes = (b * n * c * 4) as u64;
+    let tiles = n.div_ceil(non_local::TILE) as u32;
+    let checks = [
+        (hw.max_shared_memory_size >= non_local::WORKGROUP_BYTES, format!("workgroup storage {} B < {} B", hw.max_shared_memory_size, non_local::WORKGROUP_BYTES)),
+        (hw.max_units_per_cube >= 256, format!("{} invocations per workgroup < 256", hw.max_units_per_cube)),
+        (hw.max_bindings + 1 >= non_local::STORAGE_BUFFERS, format!("{} storage buffers per stage < {}", hw.max_bindings + 1, non_local::STORAGE_BUFFERS)),
+        (props.memory.max_page_size >= bytes, format!("a [{b}, {n}, {c}] buffer ({bytes} B) exceeds the binding size limit {} B", props.memory.max_page_size)),
+        (hw.max_cube_count.0 >= tiles && hw.max_cube_count.1 >= b as u32, format!("dispatch ({tiles}, {b}) exceeds {:?} workgroups", hw.max_cube_count)),
+    ];
+    match checks.into_iter().find(|(ok, _)| !ok) {
+        Some((_, reason)) => Err(Some(reason)),
+        None => Ok(()),
+    }
+}
