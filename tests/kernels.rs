@@ -10,10 +10,12 @@
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
+use libra_rcnn::kernels::wgsl::launches;
 use libra_rcnn::kernels::{self, Kernels, non_local_plan};
 
-/// Tests that switch the process-wide kernel setting run one at a time.
+/// Tests run one at a time: some switch the process-wide kernel setting, some count launches.
 fn setting() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
@@ -32,7 +34,7 @@ fn wgpu() -> Device {
 }
 
 fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec().expect("f32")
+    t.into_data().convert::<f32>().try_to_vec().expect("f32")
 }
 
 /// Largest |got - want| over the largest |want| (1 when want is all zeros).
@@ -54,6 +56,7 @@ fn reference(theta: Tensor<3>, phi: Tensor<3>, g: Tensor<3>) -> Tensor<3> {
 
 #[test]
 fn fused_forward_matches_the_reference() {
+    let _guard = setting();
     let (gpu, cpu) = (wgpu(), Device::flex());
     // N = 1, not tile multiples (37, 130), P4 of a 320 px input (400); C from 1 to 256.
     for (b, n, c) in [(1, 1, 8), (2, 37, 1), (2, 130, 64), (1, 400, 256), (3, 64, 33)] {
@@ -71,6 +74,7 @@ fn fused_forward_matches_the_reference() {
 
 #[test]
 fn fused_gradients_match_the_reference_autodiff() {
+    let _guard = setting();
     let (gpu, cpu) = (wgpu().autodiff(), Device::flex().autodiff());
     for (b, n, c) in [(1, 1, 4), (2, 37, 16), (1, 130, 64), (2, 100, 256)] {
         let ins: Vec<(Tensor<3>, Tensor<3>)> = [0.5, 0.5, 1.0].iter().map(|&s| pair([b, n, c], s, &gpu, &cpu)).collect();
@@ -89,4 +93,124 @@ fn fused_gradients_match_the_reference_autodiff() {
             assert!(err <= 1e-4, "d{name} b={b} n={n} c={c}: relative error {err}");
         }
     }
+}
+
+#[test]
+fn attention_rows_match_the_reference() {
+    let _guard = setting();
+    let (gpu, cpu) = (wgpu(), Device::flex());
+    let (b, n, c) = (2, 130, 64);
+    let (tg, tc) = pair([b, n, c], 0.5, &gpu, &cpu);
+    let (pg, pc) = pair([b, n, c], 0.5, &gpu, &cpu);
+    let idx = [0u32, 129, 31, 32, 77];
+    let got = read(kernels::non_local::attention_rows(tg, pg, &idx));
+    let full = burn::tensor::activation::softmax(tc.matmul(pc.swap_dims(1, 2)), 2);
+    let want: Vec<f32> = (0..b)
+        .flat_map(|bi| idx.iter().map(move |&i| (bi, i as usize)))
+        .flat_map(|(bi, i)| read(full.clone().slice([bi..bi + 1, i..i + 1, 0..n])))
+        .collect();
+    let err = rel_err(&got, &want);
+    eprintln!("attention rows: rel err {err:.2e}");
+    assert!(err <= 1e-4, "relative error {err}");
+}
+
+/// Inputs the kernels cannot take, and the setting, fall back with a reason; CPU devices have
+/// no kernel (no reason to log); the block then gives the reference's result on wgpu too.
+#[test]
+fn fallbacks_say_why_and_give_the_reference_result() {
+    let _guard = setting();
+    let gpu = wgpu();
+    assert_eq!(non_local_plan(&Device::flex(), [1, 16, 8]), Err(None));
+    let too_wide = non_local_plan(&gpu, [1, 16, 300]).expect_err("300 channels").expect("a reason");
+    assert!(too_wide.contains("300 channels"), "{too_wide}");
+    let huge = non_local_plan(&gpu, [64, 1 << 20, 256]).expect_err("64 GiB input").expect("a reason");
+    assert!(huge.contains("binding size limit"), "{huge}");
+    kernels::set_kernels(Kernels::Reference);
+    let forced = non_local_plan(&gpu, [1, 16, 8]).expect_err("forced").expect("a reason");
+    kernels::set_kernels(Kernels::Auto);
+    assert!(forced.contains("kernels = reference"), "{forced}");
+
+    // A 300-channel block runs (on the reference path) and matches the CPU.
+    gpu.seed(3);
+    let block = libra_rcnn::model::non_local::NonLocal::new(300, &gpu);
+    let x = Tensor::<4>::random([1, 300, 5, 7], Distribution::Normal(0.0, 0.1), &gpu);
+    let got = read(block.forward(x.clone()));
+    let cpu = Device::flex();
+    let want = read(block.to_device(&cpu).forward(x.to_device(&cpu)));
+    assert!(rel_err(&got, &want) <= 1e-4);
+}
+
+/// Runs `f` with the kernels (Auto) and with the reference forced; checks that the first run
+/// launched our kernels and the second none.
+fn both<T>(f: impl Fn() -> T) -> (T, T) {
+    let start = launches();
+    let fused = f();
+    let mid = launches();
+    kernels::set_kernels(Kernels::Reference);
+    let reference = f();
+    kernels::set_kernels(Kernels::Auto);
+    assert!(mid > start, "the fused run launched no kernel");
+    assert_eq!(launches(), mid, "the reference run launched kernels");
+    (fused, reference)
+}
+
+/// The page's default model on a sample scene: the same detections with and without the kernels.
+#[test]
+fn detector_outputs_are_unchanged() {
+    let _guard = setting();
+    let gpu = wgpu();
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/web/models/default.lrc")).expect("web/models/default.lrc");
+    let model = libra_rcnn::checkpoint::from_bytes(&bytes, &gpu).expect("default model");
+    assert!(model.bfp.as_ref().and_then(|b| b.non_local()).is_some(), "the default model has a non-local block");
+    let image = image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/web/samples/scene_0001.png")).expect("sample").to_rgb8();
+    let (fused, reference) = both(|| pollster::block_on(libra_rcnn::infer::detect(&model, &image)).expect("detect"));
+    eprintln!("detections: {} fused, {} reference", fused.len(), reference.len());
+    assert!(!reference.is_empty(), "the default model finds something in a sample scene");
+    assert_eq!(fused.len(), reference.len(), "{fused:?}\n{reference:?}");
+    for (a, b) in fused.iter().zip(&reference) {
+        assert_eq!(a.class, b.class);
+        assert!((a.score - b.score).abs() <= 1e-3, "score {} vs {}", a.score, b.score);
+        let d = a.bbox.iter().zip(&b.bbox).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(d <= 0.05, "box {:?} vs {:?}", a.bbox, b.bbox);
+    }
+}
+
+/// Five training steps of the tiny preset (non-local BFP) on generated scenes: the same losses.
+#[test]
+fn short_training_is_unchanged() {
+    let _guard = setting();
+    use libra_rcnn::config::DetectorConfig;
+    use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
+    use libra_rcnn::train::{TrainConfig, TrainSample, Trainer};
+    let cfg = DetectorConfig::tiny(SCENE_CLASSES.iter().map(|s| s.to_string()).collect());
+    let samples: Vec<TrainSample> = (0..4)
+        .map(|i| {
+            let (img, ann) = generate_scene(&cfg.scene_config(), 500 + i).expect("scene");
+            TrainSample::new(&img, &ann, cfg.input_size as u32).expect("sample")
+        })
+        .collect();
+    let gpu = wgpu().autodiff();
+    gpu.seed(7);
+    let init = libra_rcnn::LibraRcnn::new(&cfg, &gpu).expect("model");
+    let (fused, reference) = both(|| {
+        let mut trainer = Trainer::new(init.clone(), TrainConfig::adam(5, 2));
+        (0..5)
+            .map(|s| pollster::block_on(trainer.step(&samples[(s * 2) % 4..(s * 2) % 4 + 2])).expect("step").losses.total)
+            .collect::<Vec<f32>>()
+    });
+    eprintln!("losses fused {fused:.9?}\n       reference {reference:.9?}");
+    for (a, b) in fused.iter().zip(&reference) {
+        assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{fused:?} vs {reference:?}");
+    }
+}
+
+/// The check the page and the CLI run before trusting the kernels on a device passes here and
+/// launches them.
+#[test]
+fn self_test_passes_on_lavapipe() {
+    let _guard = setting();
+    let before = launches();
+    pollster::block_on(kernels::self_test(&wgpu())).expect("self-test");
+    assert!(launches() >= before + 4, "forward, rows and cols, attention rows");
+    assert_eq!(kernels::kernels(), Kernels::Auto);
 }

@@ -68,7 +68,7 @@ const engine = new Engine(
     activated({ backend, info, model }) {
       app.backend = backend;
       app.modelInfo = info;
-      renderBackend(ui.backend, $('backend-details'), backend);
+      renderBackend(ui.backend, $('backend-details'), backend, info.kernels);
       ui.modelName.textContent = model.label;
       renderLegend($('legend'), $('legend-note'), info, model);
       window.dispatchEvent(new Event('libra:detector'));

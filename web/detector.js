@@ -87,12 +87,15 @@ export class WorkerClient {
  * WebGPU, warms the shaders up. Resolves with {client, backend, info}; on failure the worker is
  * stopped and the error (WorkerDied if it died) is thrown.
  */
+/** `?kernels=reference` in the page's address forces the tensor-op reference over our WGSL kernels. */
+export const kernelsSetting = () => new URLSearchParams(globalThis.location?.search ?? '').get('kernels') ?? 'auto';
+
 export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress }) {
   const client = new WorkerClient();
   client.onProgress = onProgress;
   try {
     const copy = bytes.slice(0);
-    const started = await client.request({ type: 'init', backend, cpuReason, modelBytes: copy }, initTimeoutMs, [copy]);
+    const started = await client.request({ type: 'init', backend, cpuReason, kernels: kernelsSetting(), modelBytes: copy }, initTimeoutMs, [copy]);
     if (started.backend.kind === 'webgpu') {
       onProgress?.('warming up shaders…');
       await client.request({ type: 'warmup' }, warmupTimeoutMs);

@@ -33,11 +33,16 @@ function bytes(n) {
   return `${n} B`;
 }
 
-/** #backend's one line, and the adapter and its limits in `details`. */
-export function renderBackend(line, details, backend) {
+/** What runs the non-local block: our fused WGSL kernels, or the tensor-op reference and why. */
+export const kernelsText = (kernels) =>
+  kernels?.active ? 'our fused WGSL kernels' : `tensor ops (${kernels?.reason ?? 'unknown'})`;
+
+/** #backend's one line, and the adapter, its limits and the kernels in `details`. */
+export function renderBackend(line, details, backend, kernels) {
   line.textContent = backend.kind === 'webgpu' ? `WebGPU — ${backend.reason}` : `CPU (WebAssembly) — ${backend.reason}`;
   const a = backend.adapter;
-  if (!a) return fillList(details, [['Adapter', 'none (the detector runs on the CPU)']]);
+  const nonLocal = ['Non-local block', kernelsText(kernels)];
+  if (!a) return fillList(details, [['Adapter', 'none (the detector runs on the CPU)'], nonLocal]);
   const limits = Object.entries(backend.limits ?? {})
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => [LIMIT_NAMES[k] ?? k, k.endsWith('Size') ? bytes(v) : String(v)]);
@@ -47,6 +52,7 @@ export function renderBackend(line, details, backend) {
     ['Description', a.description || '—'],
     ['Fallback adapter', a.isFallbackAdapter ? 'yes (software emulation: slow)' : 'no'],
     ...limits,
+    nonLocal,
   ]);
 }
 

@@ -1,8 +1,9 @@
 // Module worker that owns the wasm detector: picks the backend, loads one model, answers detections.
 //
 // Requests (main -> worker), each with an `id`:
-//   {type: 'init', backend: 'auto' | 'cpu', cpuReason, modelBytes: ArrayBuffer}
-//       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, train_proposals, backend}}
+//   {type: 'init', backend: 'auto' | 'cpu', cpuReason, kernels: 'auto' | 'reference', modelBytes: ArrayBuffer}
+//       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, train_proposals, backend,
+//           kernels: {active, reason}}}
 //   {type: 'warmup'}                                   -> {} (one detection on a grey input)
 //   {type: 'resize', size}                             -> info, with the network now run at size x size
 //   {type: 'sampling', rgba, width, height, boxes, seed} -> the parsed sampling_view() JSON (what
@@ -70,9 +71,10 @@ self.simulateGpuLoss = () => {
   gpuWatch.destroy();
 };
 
-async function init({ backend, cpuReason, modelBytes }) {
+async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   if (detector) throw new Error('this worker already holds a model');
   wasm = await loadWasm();
+  wasm.setKernels(kernels);
   const bytes = new Uint8Array(modelBytes);
   let choice = backend === 'cpu' ? cpuChoice(cpuReason || 'CPU requested') : await probeWebGpu();
   if (choice.kind === 'webgpu') {

@@ -86,3 +86,53 @@ pub fn non_local_plan(device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fall
         None => Ok(()),
     }
 }
+
+/// Checks the non-local kernels on `device` once against the reference (forward, gradients and
+/// attention rows of a small random input, read asynchronously), because a pipeline a driver
+/// compiles wrongly fails silently; on a mismatch or error, forces the reference for the process
+/// and returns why. `Ok` on devices without kernels.
+pub async fn self_test(device: &Device) -> Result<(), String> {
+    use burn::tensor::activation::softmax;
+    use burn::tensor::{Distribution, Tensor};
+    let dims = [2, 37, 20];
+    if non_local_plan(device, dims).is_err() {
+        return Ok(());
+    }
+    let ad = device.clone().autodiff();
+    let mk = |s| Tensor::<3>::random(dims, Distribution::Normal(0.0, s), &ad).require_grad();
+    let (theta, phi, g, w) = (mk(0.5), mk(0.5), mk(1.0), mk(1.0).detach());
+    let fused = non_local::attention(theta.clone(), phi.clone(), g.clone());
+    let grads_fused = (fused.clone() * w.clone()).sum().backward();
+    let reference = softmax(theta.clone().matmul(phi.clone().swap_dims(1, 2)), 2).matmul(g.clone());
+    let grads_ref = (reference.clone() * w).sum().backward();
+    let rows = non_local::attention_rows(theta.clone().detach(), phi.clone().detach(), &[0, 36]);
+    let full = softmax(theta.clone().detach().matmul(phi.clone().detach().swap_dims(1, 2)), 2);
+    let rows_ref = Tensor::cat(vec![full.clone().slice([0..2, 0..1, 0..37]), full.slice([0..2, 36..37, 0..37])], 1);
+    let mut pairs = vec![("forward", fused, reference), ("attention rows", rows, rows_ref)];
+    for (name, x) in [("dtheta", &theta), ("dphi", &phi), ("dg", &g)] {
+        let (a, b) = (x.grad(&grads_fused), x.grad(&grads_ref));
+        match (a, b) {
+            (Some(a), Some(b)) => pairs.push((name, a, b)),
+            _ => return fail(format!("self-test: no {name}")),
+        }
+    }
+    for (name, got, want) in pairs {
+        let read = |t: Tensor<3>| async move { t.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}")) };
+        let (got, want) = match (read(got).await, read(want).await) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return fail(format!("self-test: reading {name} failed: {e}")),
+        };
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
+        let err = got.iter().zip(&want).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+        if !(err <= 1e-4) {
+            return fail(format!("self-test: {name} differs from the reference by {err:e} (relative)"));
+        }
+    }
+    Ok(())
+}
+
+fn fail(reason: String) -> Result<(), String> {
+    set_kernels(Kernels::Reference);
+    log_fallback("non-local", &reason);
+    Err(reason)
+}

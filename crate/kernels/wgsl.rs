@@ -7,6 +7,8 @@
 //! binding is `read_write` (a buffer bound read-only and writable in one dispatch is invalid). The
 //! files keep the layout the browser tests use (uniform at 0); [`prepare`] rewrites it at load time.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use burn::backend::wgpu::{KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::client::Client;
 use burn::cubecl::prelude::{CubeCount, CubeDim, KernelId};
@@ -66,6 +68,13 @@ impl KernelSource for Source {
     }
 }
 
+static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many of our kernels this process has launched (tests check which path ran).
+pub fn launches() -> usize {
+    LAUNCHES.load(Ordering::Relaxed)
+}
+
 /// Runs `entry` (workgroup size 256) on `workgroups` with `buffers` (in `entry.buffers` order)
 /// and `params`, the uniform's 32-bit words (padded to 16 bytes).
 pub fn launch(client: &Client, entry: &'static Entry, workgroups: [u32; 3], buffers: &[&Handle], params: &[u32]) {
@@ -76,6 +85,7 @@ pub fn launch(client: &Client, entry: &'static Entry, workgroups: [u32; 3], buff
     let args = buffers.iter().fold(KernelArguments::new(), |a, h| a.with_buffer((*h).clone().binding()));
     let kernel = SourceKernel::new(Source(entry), CubeDim::new_1d(256));
     let [x, y, z] = workgroups;
+    LAUNCHES.fetch_add(1, Ordering::Relaxed);
     client.launch(Box::new(kernel), CubeCount::Static(x, y, z), args.with_info(MetadataBindingInfo::custom(info)));
 }
 

@@ -4,7 +4,7 @@ use burn::module::Module;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{device, js_err, now, rgb_image, views};
+use super::{KernelStatus, device, js_err, now, rgb_image, views};
 use crate::checkpoint;
 use crate::infer::{NamedDetection, StageTimes, detect_staged};
 use crate::model::LibraRcnn;
@@ -17,6 +17,8 @@ struct Info<'a> {
     /// RPN proposals kept per image in training (the training form's default).
     train_proposals: usize,
     backend: &'a str,
+    /// Whether our WGSL kernels run (and why not).
+    kernels: KernelStatus,
 }
 
 #[derive(Serialize)]
@@ -52,7 +54,8 @@ impl WebDetector {
         Ok(())
     }
 
-    /// JSON: `{classes, input_size, parameters, train_proposals, backend}`.
+    /// JSON: `{classes, input_size, parameters, train_proposals, backend, kernels: {active,
+    /// reason}}` (whether our WGSL kernels run, and why not).
     pub fn info(&self) -> String {
         let info = Info {
             classes: &self.model.config.classes,
@@ -60,6 +63,7 @@ impl WebDetector {
             parameters: self.model.num_params(),
             train_proposals: self.model.config.rpn.post_nms_train,
             backend: &self.backend,
+            kernels: KernelStatus::of(&self.model.devices()[0]),
         };
         serde_json::to_string(&info).expect("info serialises")
     }

@@ -12,6 +12,8 @@ pub use trainer::WebTrainer;
 use std::cell::RefCell;
 
 use burn::tensor::Device;
+
+use crate::kernels::{self, Kernels};
 use image::RgbImage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -19,6 +21,35 @@ use wasm_bindgen::prelude::*;
 thread_local! {
     /// The WebGPU device: burn's wgpu runtime initialises once per page (worker).
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+/// Chooses our WGSL kernels ("auto") or the tensor-op reference ("reference") for this worker;
+/// call before loading a model.
+#[wasm_bindgen(js_name = setKernels)]
+pub fn set_kernels(mode: &str) -> Result<(), JsError> {
+    kernels::set_kernels(match mode {
+        "auto" => Kernels::Auto,
+        "reference" => Kernels::Reference,
+        other => return Err(js_err(format!("unknown kernels setting {other:?} (expected \"auto\" or \"reference\")"))),
+    });
+    Ok(())
+}
+
+/// Whether our kernels run on `device`, and if not, why: for the models' `info`.
+#[derive(Serialize)]
+pub(crate) struct KernelStatus {
+    active: bool,
+    reason: Option<String>,
+}
+
+impl KernelStatus {
+    pub(crate) fn of(device: &Device) -> Self {
+        // The plan of a typical refine level (P4 of 320 px, 64 channels) on this device.
+        match kernels::non_local_plan(device, [1, 400, 64]) {
+            Ok(()) => Self { active: true, reason: None },
+            Err(reason) => Self { active: false, reason: Some(reason.unwrap_or_else(|| "the CPU backend runs the tensor-op reference".into())) },
+        }
+    }
 }
 
 #[wasm_bindgen(start)]
@@ -49,6 +80,8 @@ pub(crate) async fn device(backend: &str) -> Result<Device, JsError> {
                 return Ok(d);
             }
             let d = Device::wgpu_options().init_async().await.map_err(|e| js_err(format!("WebGPU initialisation failed: {e:?}")))?;
+            // On failure the reference path is forced for this worker and the reason logged.
+            let _ = kernels::self_test(&d).await;
             WEBGPU.with(|w| *w.borrow_mut() = Some(d.clone()));
             Ok(d)
         }

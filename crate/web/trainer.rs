@@ -4,7 +4,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{device, js_err, rgb_image, views};
+use super::{KernelStatus, device, js_err, rgb_image, views};
 use crate::checkpoint;
 use crate::data::{RawBox, validate_boxes};
 use crate::finetune::{FineTune, FineTuneOptions};
@@ -26,6 +26,8 @@ struct Info<'a> {
     step: usize,
     steps: usize,
     backend: &'a str,
+    /// Whether our WGSL kernels run (and why not).
+    kernels: KernelStatus,
 }
 
 #[derive(Serialize)]
@@ -86,7 +88,7 @@ impl WebTrainer {
     pub fn info(&self) -> String {
         let (train_images, held_out_images) = self.session.counts();
         let (step, steps) = self.session.progress();
-        let info = Info { classes: self.session.classes(), input_size: self.session.input_size(), train_images, held_out_images, step, steps, backend: &self.backend };
+        let info = Info { classes: self.session.classes(), input_size: self.session.input_size(), train_images, held_out_images, step, steps, backend: &self.backend, kernels: KernelStatus::of(&self.session.model().devices()[0]) };
         serde_json::to_string(&info).expect("info serialises")
     }
 

@@ -2,7 +2,7 @@
 // time from here, so pause, resume and stop act between steps and the page never waits on the
 // worker. It evaluates on the held-out photos every `evalEvery` steps, at a pause and at the
 // end, and keeps a copy of the model each time (so a crash loses at most those steps).
-import { WorkerClient, WorkerDied } from '../detector.js';
+import { WorkerClient, WorkerDied, kernelsSetting } from '../detector.js';
 import { bitmapPixels, decodeImage } from '../sources.js';
 import { crashText } from './plan.js';
 
@@ -59,7 +59,7 @@ export class TrainingRun {
       this.#client = new WorkerClient('/web/train/worker.js', 'trainer');
       this.#client.onDeath = (reason, { memoryBytes }) => this.#died(reason, memoryBytes);
       const copy = modelBytes.slice(0);
-      await this.#client.request({ type: 'create', backend: this.backend, modelBytes: copy, options: this.options }, CREATE_TIMEOUT_MS, [copy]);
+      await this.#client.request({ type: 'create', backend: this.backend, kernels: kernelsSetting(), modelBytes: copy, options: this.options }, CREATE_TIMEOUT_MS, [copy]);
       for (const [i, p] of photos.entries()) {
         if (this.state !== 'preparing') return;
         this.hooks.progress?.(this, `preparing photo ${i + 1} of ${photos.length}…`);

@@ -3,8 +3,8 @@
 // teaching views' requests are answered between steps, on the model as trained so far.
 //
 // Requests (main -> worker), each with an `id` (replies, progress and panics: ../worker-host.js):
-//   {type: 'create', backend: 'webgpu' | 'cpu', modelBytes: ArrayBuffer, options}
-//       -> info {classes, input_size, train_images, held_out_images, step, steps, backend};
+//   {type: 'create', backend: 'webgpu' | 'cpu', kernels: 'auto' | 'reference', modelBytes: ArrayBuffer, options}
+//       -> info {classes, input_size, train_images, held_out_images, step, steps, backend, kernels: {active, reason}};
 //       options: FineTuneOptions (crate/finetune.rs) as an object
 //   {type: 'addPhoto', rgba, width, height, name, boxes: [[x1, y1, x2, y2, class index]], heldOut}
 //       -> the warnings (clipped or refused boxes) as strings
@@ -21,9 +21,10 @@ function session() {
   return trainer;
 }
 
-async function create({ backend, modelBytes, options }) {
+async function create({ backend, kernels = 'auto', modelBytes, options }) {
   if (trainer) throw new Error('this worker already holds a training session');
   const wasm = await loadWasm();
+  wasm.setKernels(kernels);
   trainer = await wasm.WebTrainer.create(new Uint8Array(modelBytes), backend, JSON.stringify(options));
   return JSON.parse(trainer.info());
 }

@@ -21,6 +21,7 @@ use libra_rcnn::model::LibraRcnn;
 use libra_rcnn::model::backbone::Backbone;
 use libra_rcnn::train::{Optimizer, TrainConfig, TrainSample, Trainer, fit};
 use libra_rcnn::weights;
+use libra_rcnn::kernels::{self, Kernels};
 use source::Source;
 
 #[derive(Parser)]
@@ -29,6 +30,10 @@ struct Cli {
     /// Compute backend: flex (CPU) or wgpu (GPU through Vulkan/Metal/DX12).
     #[arg(long, global = true, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
+    /// On wgpu: our fused WGSL kernels where the device allows (auto), or always the tensor-op
+    /// reference (to compare, or to work around a driver problem).
+    #[arg(long, global = true, value_enum, default_value_t = KernelsArg::Auto)]
+    kernels: KernelsArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +42,12 @@ struct Cli {
 enum Backend {
     Flex,
     Wgpu,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KernelsArg {
+    Auto,
+    Reference,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -197,7 +208,13 @@ enum Command {
 fn device(b: Backend) -> Result<Device> {
     Ok(match b {
         Backend::Flex => Device::flex(),
-        Backend::Wgpu => Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU for wgpu: {e:?}"))?,
+        Backend::Wgpu => {
+            let d = Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU for wgpu: {e:?}"))?;
+            if let Err(reason) = pollster::block_on(kernels::self_test(&d)) {
+                eprintln!("warning: our WGSL kernels failed their check on this GPU ({reason}); using the tensor-op reference");
+            }
+            d
+        }
     })
 }
 
@@ -308,6 +325,10 @@ fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, lab
 fn main() -> Result<()> {
     env_logger::init();
     let cli = Cli::parse();
+    kernels::set_kernels(match cli.kernels {
+        KernelsArg::Auto => Kernels::Auto,
+        KernelsArg::Reference => Kernels::Reference,
+    });
     let dev = device(cli.backend)?;
     match cli.command {
         Command::Weights => {
