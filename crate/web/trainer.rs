@@ -1,6 +1,7 @@
 //! `WebTrainer`: fine-tuning in the page's training worker, one step per call so the worker can
 //! pause, stop and answer view requests between steps; saves the model with async reads.
 
+use burn::module::Module;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
