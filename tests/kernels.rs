@@ -214,3 +214,54 @@ fn self_test_passes_on_lavapipe() {
     assert!(launches() >= before + 4, "forward, rows and cols, attention rows");
     assert_eq!(kernels::kernels(), Kernels::Auto);
 }
+
+/// Random boxes in a 640 px picture: `[x1, y1, x2, y2]` with sides 8..200.
+fn boxes(n: usize, seed: u64) -> Vec<[f32; 4]> {
+    let mut s = seed;
+    let mut next = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 40) as f32 / (1u64 << 24) as f32
+    };
+    (0..n)
+        .map(|_| {
+            let (x, y, w, h) = (next() * 600.0, next() * 600.0, 8.0 + next() * 192.0, 8.0 + next() * 192.0);
+            [x, y, x + w, y + h]
+        })
+        .collect()
+}
+
+/// IoU, max-IoU assignment and the negatives' histogram against the host on random boxes (2000
+/// x 50, as a training image), no GT, one GT, all IoU 0, duplicate GTs (ties) and boxes exactly
+/// on a bin edge. IoU: 1e-6 absolute (one division of f32 products, both sides); argmax exact.
+#[test]
+fn sampler_statistics_match_the_host() {
+    use libra_rcnn::kernels::sampler::{iou_stats, iou_stats_host};
+    let _guard = setting();
+    let gpu = wgpu();
+    let far = vec![[1000.0, 1000.0, 1010.0, 1010.0]];
+    let gts = boxes(50, 2);
+    let dup = vec![gts[3], gts[3], gts[7]];
+    // IoU with [0, 0, 10, 10]: 0.5 (= neg_thr: not a negative), 0.2 and 0.1 (bin edges 2 and 1
+    // of 5 over [0, 0.5)), 0.25 (inside bin 2).
+    let edge = vec![[0.0, 0.0, 10.0, 5.0], [0.0, 0.0, 10.0, 2.0], [0.0, 0.0, 10.0, 1.0], [0.0, 0.0, 10.0, 2.5]];
+    let cases: Vec<(&str, Vec<[f32; 4]>, Vec<[f32; 4]>)> = vec![
+        ("2000 x 50", boxes(2000, 1), gts.clone()),
+        ("no GT", boxes(300, 3), vec![]),
+        ("one GT", boxes(300, 4), vec![gts[0]]),
+        ("all IoU 0", boxes(300, 5), far),
+        ("ties", boxes(300, 6), dup),
+        ("bin edges", edge, vec![[0.0, 0.0, 10.0, 10.0]]),
+    ];
+    for (name, props, gt) in cases {
+        let got = pollster::block_on(iou_stats(&gpu, &props, &gt, 5, 0.5)).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let want = iou_stats_host(&props, &gt, 5, 0.5);
+        let err = got.max_iou.iter().zip(&want.max_iou).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err <= 1e-6, "{name}: max IoU error {err}");
+        assert_eq!(got.argmax, want.argmax, "{name}: argmax");
+        assert_eq!(got.hist, want.hist, "{name}: histogram");
+        assert_eq!(got.hist.iter().sum::<u32>() as usize, want.max_iou.iter().filter(|v| **v < 0.5).count(), "{name}");
+    }
+    // The host's histogram itself, by hand: IoU 0.25 -> bin floor(0.25 / 0.5 * 5) = 2; 0.5 -> none.
+    assert_eq!(iou_stats_host(&[[0.0, 0.0, 10.0, 2.5], [0.0, 0.0, 10.0, 5.0]], &[[0.0, 0.0, 10.0, 10.0]], 5, 0.5).hist, vec![0, 0, 1, 0, 0]);
+    assert!(pollster::block_on(iou_stats(&Device::flex(), &gts, &gts, 5, 0.5)).is_err(), "no kernel on the CPU");
+}

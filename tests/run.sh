@@ -27,7 +27,7 @@ export LIBRA_DEEPFOREST="$CACHE/deepforest/deepforest/data"
 node --test tests/unit/
 cargo test
 # The benchmark must keep compiling (it is run by hand, see README).
-cargo bench --profile dev --bench detector --no-run
+cargo bench --profile dev --bench detector --bench kernels --no-run
 # The page: release wasm (adds the wasm32 target if missing) + wasm-bindgen, as `libra serve` does.
 cargo run --quiet --bin libra -- serve --build-only
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund

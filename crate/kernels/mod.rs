@@ -6,6 +6,7 @@
 //! wgpu device is logged once per reason.
 
 pub mod non_local;
+pub mod sampler;
 pub mod wgsl;
 
 use std::collections::HashSet;
