@@ -1,7 +1,8 @@
-//! `cargo bench --bench kernels`: our WGSL kernels through burn on the native wgpu device
-//! (lavapipe here) against the tensor-op reference on the same device: the non-local attention at
-//! P4 sizes of 320, 512 and 640 px inputs (forward, and forward + backward), with the bytes the
-//! device's memory pool reserves for it; and the sampler's IoU statistics against the host.
+//! `cargo bench --profile dev --bench kernels`: our WGSL kernels through burn on the native wgpu
+//! device (lavapipe here) against the tensor-op reference on the same device: the non-local
+//! attention at the P4 sizes of 320, 512 and 640 px inputs (and 1024 px at 64 channels), forward
+//! and forward + backward, with the memory the forward keeps for the backward; and the sampler's
+//! IoU statistics against the host.
 //! Median of N runs (`LIBRA_BENCH_RUNS`, default 5) after one warm-up.
 
 use std::time::Instant;
@@ -18,11 +19,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Milliseconds of `f`, median of `n` runs after one warm-up.
-fn time_ms(n: usize, mut f: impl FnMut()) -> f64 {
+fn time_ms<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
     f();
     median((0..n).map(|_| {
         let t = Instant::now();
-        f();
+        std::hint::black_box(f());
         t.elapsed().as_secs_f64() * 1e3
     }).collect())
 }
@@ -31,40 +32,45 @@ fn reference(theta: Tensor<3>, phi: Tensor<3>, g: Tensor<3>) -> Tensor<3> {
     softmax(theta.matmul(phi.swap_dims(1, 2)), 2).matmul(g)
 }
 
-/// One forward (+ backward when `grad`) of `f`, waited for.
-fn run(f: fn(Tensor<3>, Tensor<3>, Tensor<3>) -> Tensor<3>, ins: &[Tensor<3>; 3], grad: bool) {
+/// One forward (+ backward when `grad`) of `f`, waited for: the sum of every output.
+fn run(f: fn(Tensor<3>, Tensor<3>, Tensor<3>) -> Tensor<3>, ins: &[Tensor<3>; 3], grad: bool) -> f32 {
     let y = f(ins[0].clone(), ins[1].clone(), ins[2].clone());
-    if grad {
+    let outs = if grad {
         let grads = y.sum().backward();
-        let _ = ins[0].grad(&grads).expect("gradient").into_data();
+        ins.iter().map(|x| x.grad(&grads).expect("gradient")).collect()
     } else {
-        let _ = y.slice([0..1, 0..1, 0..1]).into_data();
-    }
+        vec![y]
+    };
+    outs.into_iter().map(|t| t.into_data().iter::<f32>().sum::<f32>()).sum()
 }
 
-/// MiB the pool reserves while `f` runs once from a cleaned pool (pages stay until cleanup).
-fn reserved_mib(dev: &Device, f: impl FnOnce()) -> f64 {
-    dev.memory_cleanup();
-    f();
-    let mib = dev.memory_pool_usage().map_or(f64::NAN, |u| u.bytes_reserved as f64 / (1 << 20) as f64);
-    dev.memory_cleanup();
-    mib
+/// MiB of device memory the forward of `f` keeps for its backward (allocations live after it
+/// minus before; the output included): the reference keeps its `[n, n]` matrices, ours O(n c).
+fn kept_mib(dev: &Device, f: fn(Tensor<3>, Tensor<3>, Tensor<3>) -> Tensor<3>, ins: &[Tensor<3>; 3]) -> f64 {
+    let in_use = || dev.memory_pool_usage().map_or(f64::NAN, |u| u.bytes_in_use as f64 / (1 << 20) as f64);
+    let before = in_use();
+    let y = f(ins[0].clone(), ins[1].clone(), ins[2].clone());
+    let kept = in_use() - before;
+    drop(y);
+    kept
 }
 
 fn main() {
     let runs: usize = std::env::var("LIBRA_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let dev = Device::wgpu_options().init().expect("a wgpu device (lavapipe: apt-get install mesa-vulkan-drivers)");
     set_kernels(Kernels::Auto);
-    println!("## non-local attention, B = 1, median of {runs} (ms; MiB reserved by the pool)");
+    println!("## non-local attention, B = 1, median of {runs} (ms; MiB the forward keeps for the backward)");
     println!("{:>5} {:>4} {:>5} | {:>9} {:>9} {:>6} | {:>9} {:>9} {:>6} | {:>8} {:>8}", "input", "N", "C", "fused", "ref", "x", "fused+bw", "ref+bw", "x", "MiB fus", "MiB ref");
     for c in [64, 256] {
-        for (px, side) in [(320, 20), (512, 32), (640, 40)] {
+        // P4 of 320, 512, 640 px; for 64 channels also 1024 px (the reference's [n, n] = 64 MiB).
+        let sizes: &[(usize, usize)] = if c == 64 { &[(320, 20), (512, 32), (640, 40), (1024, 64)] } else { &[(320, 20), (512, 32), (640, 40)] };
+        for &(px, side) in sizes {
             let n = side * side;
             let ad = dev.clone().autodiff();
             let ins = [0.5, 0.5, 1.0].map(|s| Tensor::<3>::random([1, n, c], Distribution::Normal(0.0, s), &ad).require_grad());
             let fwd = [time_ms(runs, || run(attention, &ins, false)), time_ms(runs, || run(reference, &ins, false))];
             let bwd = [time_ms(runs, || run(attention, &ins, true)), time_ms(runs, || run(reference, &ins, true))];
-            let mem = [reserved_mib(&dev, || run(attention, &ins, true)), reserved_mib(&dev, || run(reference, &ins, true))];
+            let mem = [kept_mib(&dev, attention, &ins), kept_mib(&dev, reference, &ins)];
             println!(
                 "{px:>5} {n:>4} {c:>5} | {:>9.1} {:>9.1} {:>6.2} | {:>9.1} {:>9.1} {:>6.2} | {:>8.1} {:>8.1}",
                 fwd[0], fwd[1], fwd[1] / fwd[0], bwd[0], bwd[1], bwd[1] / bwd[0], mem[0], mem[1]
@@ -76,8 +82,8 @@ fn main() {
     for (p, g) in [(512, 10), (2000, 50), (25575, 50)] {
         let boxes = random_boxes(p, 1);
         let gts = random_boxes(g, 2);
-        let kernel = time_ms(runs, || drop(pollster::block_on(iou_stats(&dev, &boxes, &gts, 5, 0.5)).expect("kernel")));
-        let host = time_ms(runs, || drop(iou_stats_host(&boxes, &gts, 5, 0.5)));
+        let kernel = time_ms(runs, || pollster::block_on(iou_stats(&dev, &boxes, &gts, 5, 0.5)).expect("kernel"));
+        let host = time_ms(runs, || iou_stats_host(&boxes, &gts, 5, 0.5));
         println!("{p:>6} {g:>4} | {kernel:>13.2} {host:>9.2}");
     }
 }

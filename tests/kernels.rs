@@ -60,7 +60,10 @@ fn fused_forward_matches_the_reference() {
     let (gpu, cpu) = (wgpu(), Device::flex());
     // N = 1, not tile multiples (37, 130), P4 of a 320 px input (400); C from 1 to 256.
     for (b, n, c) in [(1, 1, 8), (2, 37, 1), (2, 130, 64), (1, 400, 256), (3, 64, 33)] {
-        non_local_plan(&gpu, [b, n, c]).expect("the kernels fit lavapipe");
+        kernels::set_kernels(Kernels::Fused);
+        let plan = non_local_plan(&gpu, [b, n, c]);
+        kernels::set_kernels(Kernels::Auto);
+        plan.expect("the kernels fit lavapipe");
         let (tg, tc) = pair([b, n, c], 0.5, &gpu, &cpu);
         let (pg, pc) = pair([b, n, c], 0.5, &gpu, &cpu);
         let (gg, gc) = pair([b, n, c], 1.0, &gpu, &cpu);
@@ -121,29 +124,41 @@ fn fallbacks_say_why_and_give_the_reference_result() {
     let _guard = setting();
     let gpu = wgpu();
     assert_eq!(non_local_plan(&Device::flex(), [1, 16, 8]), Err(None));
+    // Auto: the reference below a 64 MiB attention matrix (nothing to log), the kernels from there.
+    assert_eq!(non_local_plan(&gpu, [1, 4095, 64]), Err(None));
+    assert_eq!(non_local_plan(&gpu, [1, 4096, 64]), Ok(()));
+    assert_eq!(non_local_plan(&gpu, [4, 2048, 64]), Ok(()));
+    kernels::set_kernels(Kernels::Fused);
     let too_wide = non_local_plan(&gpu, [1, 16, 300]).expect_err("300 channels").expect("a reason");
     assert!(too_wide.contains("300 channels"), "{too_wide}");
     let huge = non_local_plan(&gpu, [64, 1 << 20, 256]).expect_err("64 GiB input").expect("a reason");
     assert!(huge.contains("binding size limit"), "{huge}");
+    assert_eq!(non_local_plan(&gpu, [1, 16, 8]), Ok(()));
     kernels::set_kernels(Kernels::Reference);
-    let forced = non_local_plan(&gpu, [1, 16, 8]).expect_err("forced").expect("a reason");
+    let forced = non_local_plan(&gpu, [1, 1 << 14, 8]).expect_err("forced").expect("a reason");
     kernels::set_kernels(Kernels::Auto);
     assert!(forced.contains("kernels = reference"), "{forced}");
 
-    // A 300-channel block runs (on the reference path) and matches the CPU.
+    // A 300-channel block runs (on the reference path, even when fused is asked for) and matches
+    // the CPU.
     gpu.seed(3);
     let block = libra_rcnn::model::non_local::NonLocal::new(300, &gpu);
     let x = Tensor::<4>::random([1, 300, 5, 7], Distribution::Normal(0.0, 0.1), &gpu);
+    kernels::set_kernels(Kernels::Fused);
+    let before = launches();
     let got = read(block.forward(x.clone()));
+    kernels::set_kernels(Kernels::Auto);
+    assert_eq!(launches(), before, "no kernel for 300 channels");
     let cpu = Device::flex();
     let want = read(block.to_device(&cpu).forward(x.to_device(&cpu)));
     assert!(rel_err(&got, &want) <= 1e-4);
 }
 
-/// Runs `f` with the kernels (Auto) and with the reference forced; checks that the first run
-/// launched our kernels and the second none.
+/// Runs `f` with the kernels forced (Fused) and with the reference forced; checks that the first
+/// run launched our kernels and the second none.
 fn both<T>(f: impl Fn() -> T) -> (T, T) {
     let start = launches();
+    kernels::set_kernels(Kernels::Fused);
     let fused = f();
     let mid = launches();
     kernels::set_kernels(Kernels::Reference);
@@ -213,6 +228,9 @@ fn self_test_passes_on_lavapipe() {
     pollster::block_on(kernels::self_test(&wgpu())).expect("self-test");
     assert!(launches() >= before + 4, "forward, rows and cols, attention rows");
     assert_eq!(kernels::kernels(), Kernels::Auto);
+    let (active, text) = kernels::describe(&wgpu());
+    assert!(active && text.contains("64 MiB"), "{text}");
+    assert_eq!(kernels::describe(&Device::flex()), (false, "tensor ops (the CPU backend)".to_string()));
 }
 
 /// Random boxes in a 640 px picture: `[x1, y1, x2, y2]` with sides 8..200.
@@ -264,4 +282,23 @@ fn sampler_statistics_match_the_host() {
     // The host's histogram itself, by hand: IoU 0.25 -> bin floor(0.25 / 0.5 * 5) = 2; 0.5 -> none.
     assert_eq!(iou_stats_host(&[[0.0, 0.0, 10.0, 2.5], [0.0, 0.0, 10.0, 5.0]], &[[0.0, 0.0, 10.0, 10.0]], 5, 0.5).hist, vec![0, 0, 1, 0, 0]);
     assert!(pollster::block_on(iou_stats(&Device::flex(), &gts, &gts, 5, 0.5)).is_err(), "no kernel on the CPU");
+}
+
+/// With the default setting, a block whose attention matrix reaches 64 MiB runs on the kernels and
+/// gives the reference's result: 1024 px input's P4 level (64 x 64 cells), 16 channels.
+#[test]
+fn auto_uses_the_kernels_for_large_attention() {
+    let _guard = setting();
+    let gpu = wgpu();
+    gpu.seed(5);
+    let block = libra_rcnn::model::non_local::NonLocal::new(16, &gpu);
+    let x = Tensor::<4>::random([1, 16, 64, 64], Distribution::Normal(0.0, 0.5), &gpu);
+    let before = launches();
+    let got = read(block.forward(x.clone()));
+    assert_eq!(launches(), before + 1, "one fused forward");
+    let cpu = Device::flex();
+    let want = read(block.to_device(&cpu).forward(x.to_device(&cpu)));
+    let err = rel_err(&got, &want);
+    eprintln!("auto, n = 4096: rel err {err:.2e}");
+    assert!(err <= 1e-4, "relative error {err}");
 }

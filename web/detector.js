@@ -87,7 +87,7 @@ export class WorkerClient {
  * WebGPU, warms the shaders up. Resolves with {client, backend, info}; on failure the worker is
  * stopped and the error (WorkerDied if it died) is thrown.
  */
-/** `?kernels=reference` in the page's address forces the tensor-op reference over our WGSL kernels. */
+/** `?kernels=fused` or `?kernels=reference` in the page's address: where our WGSL kernels run (default auto). */
 export const kernelsSetting = () => new URLSearchParams(globalThis.location?.search ?? '').get('kernels') ?? 'auto';
 
 export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress }) {

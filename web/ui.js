@@ -33,9 +33,8 @@ function bytes(n) {
   return `${n} B`;
 }
 
-/** What runs the non-local block: our fused WGSL kernels, or the tensor-op reference and why. */
-export const kernelsText = (kernels) =>
-  kernels?.active ? 'our fused WGSL kernels' : `tensor ops (${kernels?.reason ?? 'unknown'})`;
+/** What runs the non-local block (the model's `info.kernels.text`). */
+export const kernelsText = (kernels) => kernels?.text ?? 'unknown';
 
 /** #backend's one line, and the adapter, its limits and the kernels in `details`. */
 export function renderBackend(line, details, backend, kernels) {

@@ -1,9 +1,9 @@
 // Module worker that owns the wasm detector: picks the backend, loads one model, answers detections.
 //
 // Requests (main -> worker), each with an `id`:
-//   {type: 'init', backend: 'auto' | 'cpu', cpuReason, kernels: 'auto' | 'reference', modelBytes: ArrayBuffer}
+//   {type: 'init', backend: 'auto' | 'cpu', cpuReason, kernels: 'auto' | 'fused' | 'reference', modelBytes: ArrayBuffer}
 //       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, train_proposals, backend,
-//           kernels: {active, reason}}}
+//           kernels: {active, text}}}
 //   {type: 'warmup'}                                   -> {} (one detection on a grey input)
 //   {type: 'resize', size}                             -> info, with the network now run at size x size
 //   {type: 'sampling', rgba, width, height, boxes, seed} -> the parsed sampling_view() JSON (what

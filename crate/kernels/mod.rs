@@ -1,17 +1,20 @@
 //! Our hand-written WGSL kernels (`shaders/`) in burn's wgpu backend, and when they run.
 //!
-//! They run on a wgpu device (native Vulkan/Metal/DX12, WebGPU in the page) when the inputs fit
-//! them and the device's limits allow; everywhere else, or when [`set_kernels`] forces it, the
-//! plain tensor-op versions (`model::non_local`, `boxes::assign`) run instead. A fallback on a
-//! wgpu device is logged once per reason.
+//! The fused non-local kernels never hold the `[n, n]` attention matrix, but on every device we
+//! could measure (lavapipe, SwiftShader) burn's tiled matmuls run the plain version several times
+//! faster (`benches/kernels.rs`, numbers in `shaders/README.md`). So by default ([`Kernels::Auto`])
+//! they run where memory decides: on a wgpu device (native Vulkan/Metal/DX12, WebGPU in the page)
+//! once the reference's `[b, n, n]` matrix would reach [`FUSED_FROM_BYTES`], and the device's
+//! limits allow. [`set_kernels`] can force either path. A fallback on a wgpu device for any other
+//! reason than size is logged once per reason.
 
 pub mod non_local;
 pub mod sampler;
 pub mod wgsl;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::backend::DispatchDevice;
 use burn::cubecl::{Device as CubeDevice, RuntimeId};
@@ -21,22 +24,35 @@ use burn::tensor::Device;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kernels {
-    /// Our WGSL kernels on wgpu devices that allow them, the reference elsewhere.
+    /// Our kernels on wgpu devices for inputs whose reference attention reaches
+    /// [`FUSED_FROM_BYTES`], the reference below and on CPU backends.
     Auto,
+    /// Our kernels wherever the device allows them.
+    Fused,
     /// Always the tensor-op reference (to compare, or to work around a driver bug).
     Reference,
 }
 
-static FORCE_REFERENCE: AtomicBool = AtomicBool::new(false);
+/// Size of the reference's `[b, n, n]` attention from which [`Kernels::Auto`] uses the fused
+/// kernels: half of WebGPU's default 128 MiB storage binding limit, which the reference's matrix
+/// cannot exceed at all (n = 4096, a 1024 px input's P4 level, at b = 1).
+pub const FUSED_FROM_BYTES: usize = 64 << 20;
+
+static MODE: AtomicU8 = AtomicU8::new(0);
+static SELF_TEST_FAILURE: Mutex<Option<String>> = Mutex::new(None);
 
 /// Chooses the implementation for the whole process (the page: per worker).
 pub fn set_kernels(kernels: Kernels) {
-    FORCE_REFERENCE.store(kernels == Kernels::Reference, Ordering::Relaxed);
+    MODE.store(kernels as u8, Ordering::Relaxed);
 }
 
 /// The implementation chosen by [`set_kernels`] (default [`Kernels::Auto`]).
 pub fn kernels() -> Kernels {
-    if FORCE_REFERENCE.load(Ordering::Relaxed) { Kernels::Reference } else { Kernels::Auto }
+    match MODE.load(Ordering::Relaxed) {
+        1 => Kernels::Fused,
+        2 => Kernels::Reference,
+        _ => Kernels::Auto,
+    }
 }
 
 /// The wgpu device under `device` (also through autodiff), if it is one.
@@ -61,15 +77,22 @@ pub(crate) fn log_fallback(kernel: &str, reason: &str) {
     }
 }
 
-/// Whether the fused non-local kernels may run for inputs `[b, n, c]` on `device`: `Ok` or
-/// why not (the reference runs then).
+/// Whether the fused non-local kernels run for inputs `[b, n, c]` on `device`: `Ok`, or why
+/// not (`None`: the expected path, nothing to log).
 pub fn non_local_plan(device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fallback> {
     let Some(cube) = wgpu_device(device) else { return Err(None) };
-    if kernels() == Kernels::Reference {
-        return Err(Some("forced by the kernels = reference setting".into()));
+    match kernels() {
+        Kernels::Reference => return Err(Some("forced by the kernels = reference setting".into())),
+        Kernels::Auto if b * n * n * 4 < FUSED_FROM_BYTES => return Err(None),
+        _ => {}
     }
+    non_local_fits(&cube, [b, n, c]).map_err(Some)
+}
+
+/// Whether the device's limits allow the fused kernels for `[b, n, c]`, or which one does not.
+fn non_local_fits(cube: &CubeDevice, [b, n, c]: [usize; 3]) -> Result<(), String> {
     if c == 0 || c > non_local::MAX_CHANNELS {
-        return Err(Some(format!("{c} channels (the kernels take 1..={})", non_local::MAX_CHANNELS)));
+        return Err(format!("{c} channels (the kernels take 1..={})", non_local::MAX_CHANNELS));
     }
     let props = cube.client().properties().clone();
     let hw = &props.hardware;
@@ -83,8 +106,24 @@ pub fn non_local_plan(device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fall
         (hw.max_cube_count.0 >= tiles && hw.max_cube_count.1 >= b as u32, format!("dispatch ({tiles}, {b}) exceeds {:?} workgroups", hw.max_cube_count)),
     ];
     match checks.into_iter().find(|(ok, _)| !ok) {
-        Some((_, reason)) => Err(Some(reason)),
+        Some((_, reason)) => Err(reason),
         None => Ok(()),
+    }
+}
+
+/// What runs the non-local block on `device`, in words for the page and the CLI; `true` when our
+/// kernels run for some input size.
+pub fn describe(device: &Device) -> (bool, String) {
+    let Some(cube) = wgpu_device(device) else { return (false, "tensor ops (the CPU backend)".into()) };
+    if let Some(failure) = SELF_TEST_FAILURE.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        return (false, format!("tensor ops (our kernels failed their check on this device: {failure})"));
+    }
+    let fits = non_local_fits(&cube, [1, 400, 64]);
+    match (kernels(), fits) {
+        (Kernels::Reference, _) => (false, "tensor ops (forced by the kernels = reference setting)".into()),
+        (_, Err(reason)) => (false, format!("tensor ops (this device: {reason})")),
+        (Kernels::Fused, Ok(())) => (true, "our fused WGSL kernels (forced by the kernels = fused setting)".into()),
+        (Kernels::Auto, Ok(())) => (true, format!("tensor ops, faster here below {} MiB attention matrices; our fused WGSL kernels from there", FUSED_FROM_BYTES >> 20)),
     }
 }
 
@@ -96,7 +135,8 @@ pub async fn self_test(device: &Device) -> Result<(), String> {
     use burn::tensor::activation::softmax;
     use burn::tensor::{Distribution, Tensor};
     let dims = [2, 37, 20];
-    if non_local_plan(device, dims).is_err() {
+    let Some(cube) = wgpu_device(device) else { return Ok(()) };
+    if kernels() == Kernels::Reference || non_local_fits(&cube, dims).is_err() {
         return Ok(());
     }
     let ad = device.clone().autodiff();
@@ -125,7 +165,7 @@ pub async fn self_test(device: &Device) -> Result<(), String> {
         };
         let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
         let err = got.iter().zip(&want).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
-        if !(err <= 1e-4) {
+        if err.is_nan() || err > 1e-4 {
             return fail(format!("self-test: {name} differs from the reference by {err:e} (relative)"));
         }
     }
@@ -134,6 +174,7 @@ pub async fn self_test(device: &Device) -> Result<(), String> {
 
 fn fail(reason: String) -> Result<(), String> {
     set_kernels(Kernels::Reference);
+    *SELF_TEST_FAILURE.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
     log_fallback("non-local", &reason);
     Err(reason)
 }

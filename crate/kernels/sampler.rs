@@ -37,7 +37,7 @@ pub async fn iou_stats(device: &Device, boxes: &[BBox], gts: &[BBox], bins: usiz
     let props = client.properties();
     let p = boxes.len();
     let groups = p.div_ceil(GROUP) as u32;
-    if p == 0 || bins == 0 || !(neg_thr > 0.0) {
+    if p == 0 || bins == 0 || neg_thr.is_nan() || neg_thr <= 0.0 {
         return Err(Some(format!("{p} boxes, {bins} bins, neg_thr {neg_thr}: nothing for the kernel to do")));
     }
     if groups > props.hardware.max_cube_count.0 || (p.max(gts.len()) * 16) as u64 > props.memory.max_page_size {

@@ -17,7 +17,7 @@ struct Info<'a> {
     /// RPN proposals kept per image in training (the training form's default).
     train_proposals: usize,
     backend: &'a str,
-    /// Whether our WGSL kernels run (and why not).
+    /// What runs the non-local block.
     kernels: KernelStatus,
 }
 
@@ -55,7 +55,7 @@ impl WebDetector {
     }
 
     /// JSON: `{classes, input_size, parameters, train_proposals, backend, kernels: {active,
-    /// reason}}` (whether our WGSL kernels run, and why not).
+    /// text}}` (what runs the non-local block).
     pub fn info(&self) -> String {
         let info = Info {
             classes: &self.model.config.classes,

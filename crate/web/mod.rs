@@ -23,32 +23,31 @@ thread_local! {
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
 }
 
-/// Chooses our WGSL kernels ("auto") or the tensor-op reference ("reference") for this worker;
-/// call before loading a model.
+/// Chooses where our WGSL kernels run for this worker ("auto": large inputs, "fused": always,
+/// "reference": never; see `kernels::Kernels`); call before loading a model.
 #[wasm_bindgen(js_name = setKernels)]
 pub fn set_kernels(mode: &str) -> Result<(), JsError> {
     kernels::set_kernels(match mode {
         "auto" => Kernels::Auto,
+        "fused" => Kernels::Fused,
         "reference" => Kernels::Reference,
-        other => return Err(js_err(format!("unknown kernels setting {other:?} (expected \"auto\" or \"reference\")"))),
+        other => return Err(js_err(format!("unknown kernels setting {other:?} (expected \"auto\", \"fused\" or \"reference\")"))),
     });
     Ok(())
 }
 
-/// Whether our kernels run on `device`, and if not, why: for the models' `info`.
+/// What runs the non-local block on a model's device (`kernels::describe`), for its `info`.
 #[derive(Serialize)]
 pub(crate) struct KernelStatus {
+    /// Our fused kernels run for some input sizes.
     active: bool,
-    reason: Option<String>,
+    text: String,
 }
 
 impl KernelStatus {
     pub(crate) fn of(device: &Device) -> Self {
-        // The plan of a typical refine level (P4 of 320 px, 64 channels) on this device.
-        match kernels::non_local_plan(device, [1, 400, 64]) {
-            Ok(()) => Self { active: true, reason: None },
-            Err(reason) => Self { active: false, reason: Some(reason.unwrap_or_else(|| "the CPU backend runs the tensor-op reference".into())) },
-        }
+        let (active, text) = kernels::describe(device);
+        Self { active, text }
     }
 }
 

@@ -27,7 +27,7 @@ struct Info<'a> {
     step: usize,
     steps: usize,
     backend: &'a str,
-    /// Whether our WGSL kernels run (and why not).
+    /// What runs the non-local block.
     kernels: KernelStatus,
 }
 

@@ -1,6 +1,6 @@
 // WebGPU (SwiftShader in headless Chromium): the adapter is reported, a bundled scene gets its
-// ground-truth boxes, and the page's detections equal the native CLI's, with our WGSL kernels
-// (after their self-test) and with the reference forced.
+// ground-truth boxes, and the page's detections equal the native CLI's, by default, with our
+// fused WGSL kernels forced and with the tensor-op reference forced.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -23,9 +23,9 @@ test('WebGPU: adapter reported, same detections as native, ground truth found', 
     assert.equal(backend?.kind, 'webgpu', `expected the WebGPU backend, got ${JSON.stringify(backend)}`);
     assert.ok(backend.adapter && typeof backend.adapter === 'object', `the adapter must be reported: ${JSON.stringify(backend)}`);
 
-    // Our fused non-local kernels passed their self-test and run (the native CLI runs the reference).
+    // By default our fused non-local kernels (self-tested at start) only take large inputs.
     const details = await page.textContent('#backend-details');
-    assert.match(details, /Non-local block\s*our fused WGSL kernels/, `the backend details must say the kernels run: ${details}`);
+    assert.match(details, /Non-local block\s*tensor ops, faster here below 64 MiB attention matrices; our fused WGSL kernels from there/, details);
 
     const r = await detectSample(page);
     console.log(`result: ${r.width}x${r.height}, ${r.detections.length} detections, total ${r.total_ms} ms, timings ${JSON.stringify(r.timings)}`);
@@ -35,17 +35,22 @@ test('WebGPU: adapter reported, same detections as native, ground truth found', 
   });
 });
 
-test('?kernels=reference: the tensor-op reference runs on WebGPU, the page says so, same detections', { timeout: TEST_TIMEOUT }, async () => {
-  const native = await nativeDetect();
-  await onPage(browser, `${server.url}?kernels=reference`, 'webgpu-reference-kernels', async (page) => {
-    await waitForState(page, 'ready');
-    assert.equal((await backendOf(page))?.kind, 'webgpu');
-    const details = await page.textContent('#backend-details');
-    assert.match(details, /Non-local block\s*tensor ops \(forced by the kernels = reference setting\)/, details);
-    const r = await detectSample(page);
-    assertSameAsNative(assert, r.detections, native, 'WebGPU, reference kernels');
+for (const [setting, text] of [
+  ['fused', /Non-local block\s*our fused WGSL kernels \(forced by the kernels = fused setting\)/],
+  ['reference', /Non-local block\s*tensor ops \(forced by the kernels = reference setting\)/],
+]) {
+  test(`?kernels=${setting}: the page says what runs the non-local block, same detections as native`, { timeout: TEST_TIMEOUT }, async () => {
+    const native = await nativeDetect();
+    await onPage(browser, `${server.url}?kernels=${setting}`, `webgpu-kernels-${setting}`, async (page) => {
+      await waitForState(page, 'ready');
+      assert.equal((await backendOf(page))?.kind, 'webgpu');
+      const details = await page.textContent('#backend-details');
+      assert.match(details, text, details);
+      const r = await detectSample(page);
+      assertSameAsNative(assert, r.detections, native, `WebGPU, kernels=${setting}`);
+    });
   });
-});
+}
 
 test('GPU device lost: a message, the detector restarts on the CPU, detections go on', { timeout: TEST_TIMEOUT }, async () => {
   const native = await nativeDetect();

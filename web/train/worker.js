@@ -3,8 +3,8 @@
 // teaching views' requests are answered between steps, on the model as trained so far.
 //
 // Requests (main -> worker), each with an `id` (replies, progress and panics: ../worker-host.js):
-//   {type: 'create', backend: 'webgpu' | 'cpu', kernels: 'auto' | 'reference', modelBytes: ArrayBuffer, options}
-//       -> info {classes, input_size, train_images, held_out_images, step, steps, backend, kernels: {active, reason}};
+//   {type: 'create', backend: 'webgpu' | 'cpu', kernels: 'auto' | 'fused' | 'reference', modelBytes: ArrayBuffer, options}
+//       -> info {classes, input_size, train_images, held_out_images, step, steps, backend, kernels: {active, text}};
 //       options: FineTuneOptions (crate/finetune.rs) as an object
 //   {type: 'addPhoto', rgba, width, height, name, boxes: [[x1, y1, x2, y2, class index]], heldOut}
 //       -> the warnings (clipped or refused boxes) as strings

@@ -30,8 +30,9 @@ struct Cli {
     /// Compute backend: flex (CPU) or wgpu (GPU through Vulkan/Metal/DX12).
     #[arg(long, global = true, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
-    /// On wgpu: our fused WGSL kernels where the device allows (auto), or always the tensor-op
-    /// reference (to compare, or to work around a driver problem).
+    /// On wgpu, where our fused non-local kernels run: auto (inputs whose attention matrix would
+    /// take 64 MiB or more), fused (always), reference (never: to compare, or to work around a
+    /// driver problem).
     #[arg(long, global = true, value_enum, default_value_t = KernelsArg::Auto)]
     kernels: KernelsArg,
     #[command(subcommand)]
@@ -47,6 +48,7 @@ enum Backend {
 #[derive(Clone, Copy, ValueEnum)]
 enum KernelsArg {
     Auto,
+    Fused,
     Reference,
 }
 
@@ -327,6 +329,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     kernels::set_kernels(match cli.kernels {
         KernelsArg::Auto => Kernels::Auto,
+        KernelsArg::Fused => Kernels::Fused,
         KernelsArg::Reference => Kernels::Reference,
     });
     let dev = device(cli.backend)?;
