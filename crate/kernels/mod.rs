@@ -25,7 +25,8 @@ use burn::tensor::Device;
 #[serde(rename_all = "lowercase")]
 pub enum Kernels {
     /// Our kernels on wgpu devices for inputs whose reference attention reaches
-    /// [`FUSED_FROM_BYTES`], the reference below and on CPU backends.
+    /// [`FUSED_FROM_BYTES`], and below it too where [`tune`] measured them faster; the reference
+    /// otherwise and on CPU backends.
     Auto,
     /// Our kernels wherever the device allows them.
     Fused,
@@ -33,13 +34,23 @@ pub enum Kernels {
     Reference,
 }
 
-/// Size of the reference's `[b, n, n]` attention from which [`Kernels::Auto`] uses the fused
+/// Size of the reference's `[b, n, n]` attention from which [`Kernels::Auto`] always uses the fused
 /// kernels: half of WebGPU's default 128 MiB storage binding limit, which the reference's matrix
 /// cannot exceed at all (n = 4096, a 1024 px input's P4 level, at b = 1).
 pub const FUSED_FROM_BYTES: usize = 64 << 20;
 
+/// The input [`tune`] times both paths at: P4 of a 320 px input with 64 channels (the page's model).
+pub const TUNE_DIMS: [usize; 3] = [1, 400, 64];
+
 static MODE: AtomicU8 = AtomicU8::new(0);
 static SELF_TEST_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+/// [`tune`]'s medians, ms: `[fused, reference]`.
+static TUNED: Mutex<Option<[f64; 2]>> = Mutex::new(None);
+
+/// [`tune`]'s result, if it ran: `[fused, reference]` ms.
+pub fn tuned() -> Option<[f64; 2]> {
+    *TUNED.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Chooses the implementation for the whole process (the page: per worker).
 pub fn set_kernels(kernels: Kernels) {
@@ -83,7 +94,7 @@ pub fn non_local_plan(device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fall
     let Some(cube) = wgpu_device(device) else { return Err(None) };
     match kernels() {
         Kernels::Reference => return Err(Some("forced by the kernels = reference setting".into())),
-        Kernels::Auto if b * n * n * 4 < FUSED_FROM_BYTES => return Err(None),
+        Kernels::Auto if b * n * n * 4 < FUSED_FROM_BYTES && !tuned().is_some_and(|[f, r]| f < r) => return Err(None),
         _ => {}
     }
     non_local_fits(&cube, [b, n, c]).map_err(Some)
@@ -123,7 +134,14 @@ pub fn describe(device: &Device) -> (bool, String) {
         (Kernels::Reference, _) => (false, "tensor ops (forced by the kernels = reference setting)".into()),
         (_, Err(reason)) => (false, format!("tensor ops (this device: {reason})")),
         (Kernels::Fused, Ok(())) => (true, "our fused WGSL kernels (forced by the kernels = fused setting)".into()),
-        (Kernels::Auto, Ok(())) => (true, format!("tensor ops, faster here below {} MiB attention matrices; our fused WGSL kernels from there", FUSED_FROM_BYTES >> 20)),
+        (Kernels::Auto, Ok(())) => {
+            let mib = FUSED_FROM_BYTES >> 20;
+            match tuned() {
+                Some([f, r]) if f < r => (true, format!("our fused WGSL kernels (measured faster here: {f:.1} vs {r:.1} ms at n = {})", TUNE_DIMS[1])),
+                Some([f, r]) => (true, format!("tensor ops (measured faster here: {r:.1} vs {f:.1} ms at n = {}); our fused WGSL kernels from {mib} MiB attention matrices", TUNE_DIMS[1])),
+                None => (true, format!("tensor ops below {mib} MiB attention matrices; our fused WGSL kernels from there")),
+            }
+        }
     }
 }
 
@@ -177,4 +195,37 @@ fn fail(reason: String) -> Result<(), String> {
     *SELF_TEST_FAILURE.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
     log_fallback("non-local", &reason);
     Err(reason)
+}
+
+/// Times the fused forward against the reference on `device` at [`TUNE_DIMS`] (median of 3 after
+/// a warm-up, read back asynchronously, `clock` in ms), so that [`Kernels::Auto`] uses the faster
+/// one below [`FUSED_FROM_BYTES`]: device emulations and GPUs differ. Returns `[fused, reference]`
+/// ms; `None` where the kernels cannot run.
+pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>) -> Option<[f64; 2]> {
+    use burn::tensor::activation::softmax;
+    use burn::tensor::{Distribution, Tensor};
+    let cube = wgpu_device(device)?;
+    if kernels() == Kernels::Reference || non_local_fits(&cube, TUNE_DIMS).is_err() {
+        return None;
+    }
+    let [theta, phi, g] = [0.5, 0.5, 1.0].map(|s| Tensor::<3>::random(TUNE_DIMS, Distribution::Normal(0.0, s), device));
+    let mut times = [vec![], vec![]];
+    for run in 0..4 {
+        for (k, path) in times.iter_mut().enumerate() {
+            let start = clock();
+            let y = if k == 0 { non_local::attention(theta.clone(), phi.clone(), g.clone()) } else { softmax(theta.clone().matmul(phi.clone().swap_dims(1, 2)), 2).matmul(g.clone()) };
+            // The read's bytes arrive when first touched: converting them waits for the work.
+            y.into_data_async().await.ok()?.try_to_vec::<f32>().ok()?;
+            if run > 0 {
+                path.push(clock() - start);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let result = [median(&mut times[0]), median(&mut times[1])];
+    *TUNED.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    Some(result)
 }

@@ -214,7 +214,11 @@ fn device(b: Backend) -> Result<Device> {
             let d = Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU for wgpu: {e:?}"))?;
             if let Err(reason) = pollster::block_on(kernels::self_test(&d)) {
                 eprintln!("warning: our WGSL kernels failed their check on this GPU ({reason}); using the tensor-op reference");
+            } else {
+                let start = std::time::Instant::now();
+                pollster::block_on(kernels::tune(&d, &|| start.elapsed().as_secs_f64() * 1e3));
             }
+            log::info!("non-local block: {}", kernels::describe(&d).1);
             d
         }
     })
