@@ -197,25 +197,30 @@ fn fail(reason: String) -> Result<(), String> {
     Err(reason)
 }
 
-/// Times the fused forward against the reference on `device` at [`TUNE_DIMS`] (median of 3 after
-/// a warm-up, read back asynchronously, `clock` in ms), so that [`Kernels::Auto`] uses the faster
-/// one below [`FUSED_FROM_BYTES`]: device emulations and GPUs differ. Returns `[fused, reference]`
-/// ms; `None` where the kernels cannot run.
-pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>) -> Option<[f64; 2]> {
+/// Times the fused forward (and backward, for training) against the reference on `device` at
+/// [`TUNE_DIMS`] (median of 3 after a warm-up, read back asynchronously, `clock` in ms), so that
+/// [`Kernels::Auto`] uses the faster one below [`FUSED_FROM_BYTES`]: device emulations and GPUs
+/// differ. Returns `[fused, reference]` ms; `None` where the kernels cannot run.
+pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: bool) -> Option<[f64; 2]> {
     use burn::tensor::activation::softmax;
     use burn::tensor::{Distribution, Tensor};
     let cube = wgpu_device(device)?;
     if kernels() == Kernels::Reference || non_local_fits(&cube, TUNE_DIMS).is_err() {
         return None;
     }
-    let [theta, phi, g] = [0.5, 0.5, 1.0].map(|s| Tensor::<3>::random(TUNE_DIMS, Distribution::Normal(0.0, s), device));
+    let device = if backward { device.clone().autodiff() } else { device.clone() };
+    let [theta, phi, g] = [0.5, 0.5, 1.0].map(|s| {
+        let t = Tensor::<3>::random(TUNE_DIMS, Distribution::Normal(0.0, s), &device);
+        if backward { t.require_grad() } else { t }
+    });
     let mut times = [vec![], vec![]];
     for run in 0..4 {
         for (k, path) in times.iter_mut().enumerate() {
             let start = clock();
             let y = if k == 0 { non_local::attention(theta.clone(), phi.clone(), g.clone()) } else { softmax(theta.clone().matmul(phi.clone().swap_dims(1, 2)), 2).matmul(g.clone()) };
+            let out = if backward { theta.grad(&y.sum().backward())? } else { y };
             // The read's bytes arrive when first touched: converting them waits for the work.
-            y.into_data_async().await.ok()?.try_to_vec::<f32>().ok()?;
+            out.into_data_async().await.ok()?.try_to_vec::<f32>().ok()?;
             if run > 0 {
                 path.push(clock() - start);
             }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{KernelStatus, device, js_err, now, rgb_image, views};
-use crate::checkpoint;
+use crate::{checkpoint, kernels};
 use crate::infer::{NamedDetection, StageTimes, detect_staged};
 use crate::model::LibraRcnn;
 
@@ -40,6 +40,8 @@ impl WebDetector {
     /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`.
     pub async fn load(bytes: Vec<u8>, backend: String) -> Result<WebDetector, JsError> {
         let device = device(&backend).await?;
+        // Which of our kernels and the reference detects faster on this device.
+        kernels::tune(&device, &now, false).await;
         let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
         Ok(WebDetector { model, backend })
     }

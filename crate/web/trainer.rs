@@ -5,8 +5,8 @@ use burn::module::Module;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{KernelStatus, device, js_err, rgb_image, views};
-use crate::checkpoint;
+use super::{KernelStatus, device, js_err, now, rgb_image, views};
+use crate::{checkpoint, kernels};
 use crate::data::{RawBox, validate_boxes};
 use crate::finetune::{FineTune, FineTuneOptions};
 use crate::train::StepLosses;
@@ -58,7 +58,10 @@ impl WebTrainer {
     /// their defaults).
     pub async fn create(model_bytes: Vec<u8>, backend: String, options_json: String) -> Result<WebTrainer, JsError> {
         let options: FineTuneOptions = serde_json::from_str(&options_json).map_err(|e| js_err(format!("training options: {e}")))?;
-        let device = device(&backend).await?.autodiff();
+        let plain = device(&backend).await?;
+        // Which of our kernels and the reference trains (forward + backward) faster here.
+        kernels::tune(&plain, &now, true).await;
+        let device = plain.autodiff();
         let model = checkpoint::from_bytes(&model_bytes, &device).map_err(js_err)?;
         let session = FineTune::new(model, &options).map_err(js_err)?;
         Ok(WebTrainer { session, backend })

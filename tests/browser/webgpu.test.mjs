@@ -23,9 +23,11 @@ test('WebGPU: adapter reported, same detections as native, ground truth found', 
     assert.equal(backend?.kind, 'webgpu', `expected the WebGPU backend, got ${JSON.stringify(backend)}`);
     assert.ok(backend.adapter && typeof backend.adapter === 'object', `the adapter must be reported: ${JSON.stringify(backend)}`);
 
-    // By default our fused non-local kernels (self-tested at start) only take large inputs.
+    // By default our fused non-local kernels are self-tested and timed against the reference at
+    // start; the faster one runs (and the fused kernels always from 64 MiB attention matrices).
     const details = await page.textContent('#backend-details');
-    assert.match(details, /Non-local block\s*tensor ops, faster here below 64 MiB attention matrices; our fused WGSL kernels from there/, details);
+    console.log('backend details:', details);
+    assert.match(details, /Non-local block\s*(our fused WGSL kernels \(measured faster here: [\d.]+ vs [\d.]+ ms at n = 400\)|tensor ops \(measured faster here: [\d.]+ vs [\d.]+ ms at n = 400\); our fused WGSL kernels from 64 MiB attention matrices)/, details);
 
     const r = await detectSample(page);
     console.log(`result: ${r.width}x${r.height}, ${r.detections.length} detections, total ${r.total_ms} ms, timings ${JSON.stringify(r.timings)}`);

@@ -207,7 +207,8 @@ enum Command {
     },
 }
 
-fn device(b: Backend) -> Result<Device> {
+/// The device of `b`; on wgpu our kernels are checked and timed (`training`: with the backward).
+fn device(b: Backend, training: bool) -> Result<Device> {
     Ok(match b {
         Backend::Flex => Device::flex(),
         Backend::Wgpu => {
@@ -216,7 +217,7 @@ fn device(b: Backend) -> Result<Device> {
                 eprintln!("warning: our WGSL kernels failed their check on this GPU ({reason}); using the tensor-op reference");
             } else {
                 let start = std::time::Instant::now();
-                pollster::block_on(kernels::tune(&d, &|| start.elapsed().as_secs_f64() * 1e3));
+                pollster::block_on(kernels::tune(&d, &|| start.elapsed().as_secs_f64() * 1e3, training));
             }
             log::info!("non-local block: {}", kernels::describe(&d).1);
             d
@@ -336,7 +337,7 @@ fn main() -> Result<()> {
         KernelsArg::Fused => Kernels::Fused,
         KernelsArg::Reference => Kernels::Reference,
     });
-    let dev = device(cli.backend)?;
+    let dev = device(cli.backend, matches!(cli.command, Command::Train { .. }))?;
     match cli.command {
         Command::Weights => {
             let path = weights::pretrained_backbone(&weights::cache_dir(), &dev)?;
