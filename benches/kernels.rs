@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Distribution, Tensor};
+use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::non_local::attention;
 use libra_rcnn::kernels::sampler::{iou_stats, iou_stats_host};
 use libra_rcnn::kernels::{Kernels, set_kernels};
@@ -86,18 +87,4 @@ fn main() {
         let host = time_ms(runs, || iou_stats_host(&boxes, &gts, 5, 0.5));
         println!("{p:>6} {g:>4} | {kernel:>13.2} {host:>9.2}");
     }
-}
-
-fn random_boxes(n: usize, seed: u64) -> Vec<[f32; 4]> {
-    let mut s = seed;
-    let mut next = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (s >> 40) as f32 / (1u64 << 24) as f32
-    };
-    (0..n)
-        .map(|_| {
-            let (x, y, w, h) = (next() * 600.0, next() * 600.0, 8.0 + next() * 192.0, 8.0 + next() * 192.0);
-            [x, y, x + w, y + h]
-        })
-        .collect()
 }

@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
+use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::wgsl::launches;
 use libra_rcnn::kernels::{self, Kernels, non_local_plan};
 
@@ -235,20 +236,6 @@ fn self_test_passes_on_lavapipe() {
     assert_eq!(kernels::describe(&Device::flex()), (false, "tensor ops (the CPU backend)".to_string()));
 }
 
-/// Random boxes in a 640 px picture: `[x1, y1, x2, y2]` with sides 8..200.
-fn boxes(n: usize, seed: u64) -> Vec<[f32; 4]> {
-    let mut s = seed;
-    let mut next = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (s >> 40) as f32 / (1u64 << 24) as f32
-    };
-    (0..n)
-        .map(|_| {
-            let (x, y, w, h) = (next() * 600.0, next() * 600.0, 8.0 + next() * 192.0, 8.0 + next() * 192.0);
-            [x, y, x + w, y + h]
-        })
-        .collect()
-}
 
 /// IoU, max-IoU assignment and the negatives' histogram against the host on random boxes (2000
 /// x 50, as a training image), no GT, one GT, all IoU 0, duplicate GTs (ties) and boxes exactly
@@ -259,17 +246,17 @@ fn sampler_statistics_match_the_host() {
     let _guard = setting();
     let gpu = wgpu();
     let far = vec![[1000.0, 1000.0, 1010.0, 1010.0]];
-    let gts = boxes(50, 2);
+    let gts = random_boxes(50, 2);
     let dup = vec![gts[3], gts[3], gts[7]];
     // IoU with [0, 0, 10, 10]: 0.5 (= neg_thr: not a negative), 0.2 and 0.1 (bin edges 2 and 1
     // of 5 over [0, 0.5)), 0.25 (inside bin 2).
     let edge = vec![[0.0, 0.0, 10.0, 5.0], [0.0, 0.0, 10.0, 2.0], [0.0, 0.0, 10.0, 1.0], [0.0, 0.0, 10.0, 2.5]];
     let cases: Vec<(&str, Vec<[f32; 4]>, Vec<[f32; 4]>)> = vec![
-        ("2000 x 50", boxes(2000, 1), gts.clone()),
-        ("no GT", boxes(300, 3), vec![]),
-        ("one GT", boxes(300, 4), vec![gts[0]]),
-        ("all IoU 0", boxes(300, 5), far),
-        ("ties", boxes(300, 6), dup),
+        ("2000 x 50", random_boxes(2000, 1), gts.clone()),
+        ("no GT", random_boxes(300, 3), vec![]),
+        ("one GT", random_boxes(300, 4), vec![gts[0]]),
+        ("all IoU 0", random_boxes(300, 5), far),
+        ("ties", random_boxes(300, 6), dup),
         ("bin edges", edge, vec![[0.0, 0.0, 10.0, 10.0]]),
     ];
     for (name, props, gt) in cases {
@@ -321,4 +308,3 @@ fn tune_picks_the_faster_path_for_small_inputs() {
     let text = kernels::describe(&gpu).1;
     assert!(text.contains("measured faster here"), "{text}");
 }
-

@@ -1,12 +1,13 @@
 //! Our hand-written WGSL kernels (`shaders/`) in burn's wgpu backend, and when they run.
 //!
-//! The fused non-local kernels never hold the `[n, n]` attention matrix, but on every device we
-//! could measure (lavapipe, SwiftShader) burn's tiled matmuls run the plain version several times
-//! faster (`benches/kernels.rs`, numbers in `shaders/README.md`). So by default ([`Kernels::Auto`])
-//! they run where memory decides: on a wgpu device (native Vulkan/Metal/DX12, WebGPU in the page)
-//! once the reference's `[b, n, n]` matrix would reach [`FUSED_FROM_BYTES`], and the device's
-//! limits allow. [`set_kernels`] can force either path. A fallback on a wgpu device for any other
-//! reason than size is logged once per reason.
+//! The fused non-local kernels never hold the `[n, n]` attention matrix, but whether they are
+//! faster than burn's tiled matmuls depends on the device (4-6x slower on lavapipe, 2x faster on
+//! SwiftShader; numbers in `shaders/README.md`). So by default ([`Kernels::Auto`]) on a wgpu
+//! device (native Vulkan/Metal/DX12, WebGPU in the page) they are checked ([`self_test`]) and
+//! timed against the reference ([`tune`]) once, the faster runs, and the fused kernels always once
+//! the reference's `[b, n, n]` matrix would reach [`FUSED_FROM_BYTES`], when the device's limits
+//! allow. [`set_kernels`] can force either path. A fallback on a wgpu device for any reason but
+//! speed is logged once per reason.
 
 pub mod non_local;
 pub mod sampler;
