@@ -1,7 +1,8 @@
 // Benchmark page: the default model on a bundled sample, run N times (?runs=N, default 20, after
 // ?warmup=N untimed runs, default 2) in the page's worker, at the model's input size or at
 // ?size=S (a multiple of 64: the sample is drawn at S x S and the network runs at S); reports
-// medians as a table, as JSON in #bench-result and as window.benchResult. ?backend=cpu forces the CPU.
+// medians as a table, as JSON in #bench-result and as window.benchResult. ?backend=cpu forces the CPU;
+// ?kernels=fused|reference chooses what runs the non-local block (web/detector.js).
 import { startDetector, WorkerDied } from './detector.js';
 
 // The page's limits (web/app.js): the CI's WebGPU is SwiftShader, a slow CPU emulation.
