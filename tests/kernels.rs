@@ -127,7 +127,7 @@ fn fallbacks_say_why_and_give_the_reference_result() {
     assert_eq!(non_local_plan(&Device::flex(), [1, 16, 8]), Err(None));
     // Auto: below a 64 MiB attention matrix whichever `tune` measured faster (the reference when
     // it did not run; nothing to log), the kernels from there.
-    let fused_faster = kernels::tuned().is_some_and(|[f, r]| f < r);
+    let fused_faster = kernels::tuned().is_some_and(|t| t.fused_faster());
     assert_eq!(non_local_plan(&gpu, [1, 4095, 64]), if fused_faster { Ok(()) } else { Err(None) });
     assert_eq!(non_local_plan(&gpu, [1, 4096, 64]), Ok(()));
     assert_eq!(non_local_plan(&gpu, [4, 2048, 64]), Ok(()));
@@ -299,9 +299,12 @@ fn tune_picks_the_faster_path_for_small_inputs() {
     let gpu = wgpu();
     let start = std::time::Instant::now();
     let clock = || start.elapsed().as_secs_f64() * 1e3;
-    let [f, r] = pollster::block_on(kernels::tune(&gpu, &clock, true)).expect("tuned with the backward");
-    eprintln!("tune at n = 400, C = 64, forward + backward: fused {f:.1} ms, reference {r:.1} ms");
-    let [fused, reference] = pollster::block_on(kernels::tune(&gpu, &clock, false)).expect("tuned");
+    let dims = kernels::TUNE_DIMS;
+    let t = pollster::block_on(kernels::tune(&gpu, &clock, true, dims)).expect("tuned with the backward");
+    eprintln!("tune at n = 400, C = 64, forward + backward: fused {:.1} ms, reference {:.1} ms", t.fused_ms, t.reference_ms);
+    let t = pollster::block_on(kernels::tune(&gpu, &clock, false, dims)).expect("tuned");
+    assert_eq!(t.dims, dims);
+    let (fused, reference) = (t.fused_ms, t.reference_ms);
     eprintln!("tune at n = 400, C = 64: fused {fused:.1} ms, reference {reference:.1} ms");
     assert!(fused > 0.0 && reference > 0.0);
     assert_eq!(non_local_plan(&gpu, [1, 400, 64]).is_ok(), fused < reference);

@@ -40,16 +40,32 @@ pub enum Kernels {
 /// cannot exceed at all (n = 4096, a 1024 px input's P4 level, at b = 1).
 pub const FUSED_FROM_BYTES: usize = 64 << 20;
 
-/// The input [`tune`] times both paths at: P4 of a 320 px input with 64 channels (the page's model).
+/// The input the CLI's [`tune`] times both paths at: P4 of a 320 px input with 64 channels (the
+/// page's default model); the page times its model's own size.
 pub const TUNE_DIMS: [usize; 3] = [1, 400, 64];
 
 static MODE: AtomicU8 = AtomicU8::new(0);
 static SELF_TEST_FAILURE: Mutex<Option<String>> = Mutex::new(None);
-/// [`tune`]'s medians, ms: `[fused, reference]`.
-static TUNED: Mutex<Option<[f64; 2]>> = Mutex::new(None);
+/// What [`tune`] measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tuned {
+    /// The input timed: `[b, n, c]`.
+    pub dims: [usize; 3],
+    /// Medians, ms.
+    pub fused_ms: f64,
+    pub reference_ms: f64,
+}
 
-/// [`tune`]'s result, if it ran: `[fused, reference]` ms.
-pub fn tuned() -> Option<[f64; 2]> {
+impl Tuned {
+    pub fn fused_faster(&self) -> bool {
+        self.fused_ms < self.reference_ms
+    }
+}
+
+static TUNED: Mutex<Option<Tuned>> = Mutex::new(None);
+
+/// [`tune`]'s last result, if it ran.
+pub fn tuned() -> Option<Tuned> {
     *TUNED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -95,7 +111,7 @@ pub fn non_local_plan(device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fall
     let Some(cube) = wgpu_device(device) else { return Err(None) };
     match kernels() {
         Kernels::Reference => return Err(Some("forced by the kernels = reference setting".into())),
-        Kernels::Auto if b * n * n * 4 < FUSED_FROM_BYTES && !tuned().is_some_and(|[f, r]| f < r) => return Err(None),
+        Kernels::Auto if b * n * n * 4 < FUSED_FROM_BYTES && !tuned().is_some_and(|t| t.fused_faster()) => return Err(None),
         _ => {}
     }
     non_local_fits(&cube, [b, n, c]).map_err(Some)
@@ -138,8 +154,13 @@ pub fn describe(device: &Device) -> (bool, String) {
         (Kernels::Auto, Ok(())) => {
             let mib = FUSED_FROM_BYTES >> 20;
             match tuned() {
-                Some([f, r]) if f < r => (true, format!("our fused WGSL kernels (measured faster here: {f:.1} vs {r:.1} ms at n = {})", TUNE_DIMS[1])),
-                Some([f, r]) => (true, format!("tensor ops (measured faster here: {r:.1} vs {f:.1} ms at n = {}); our fused WGSL kernels from {mib} MiB attention matrices", TUNE_DIMS[1])),
+                Some(t) if t.fused_faster() => {
+                    (true, format!("our fused WGSL kernels (measured faster here: {:.1} vs {:.1} ms at n = {}, C = {})", t.fused_ms, t.reference_ms, t.dims[1], t.dims[2]))
+                }
+                Some(t) => (
+                    true,
+                    format!("tensor ops (measured faster here: {:.1} vs {:.1} ms at n = {}, C = {}); our fused WGSL kernels from {mib} MiB attention matrices", t.reference_ms, t.fused_ms, t.dims[1], t.dims[2]),
+                ),
                 None => (true, format!("tensor ops below {mib} MiB attention matrices; our fused WGSL kernels from there")),
             }
         }
@@ -198,20 +219,20 @@ fn fail(reason: String) -> Result<(), String> {
     Err(reason)
 }
 
-/// Times the fused forward (and backward, for training) against the reference on `device` at
-/// [`TUNE_DIMS`] (median of 3 after a warm-up, read back asynchronously, `clock` in ms), so that
+/// Times the fused forward (and backward, for training) against the reference on `device` for
+/// inputs `dims` (median of 3 after a warm-up, read back asynchronously, `clock` in ms), so that
 /// [`Kernels::Auto`] uses the faster one below [`FUSED_FROM_BYTES`]: device emulations and GPUs
-/// differ. Returns `[fused, reference]` ms; `None` where the kernels cannot run.
-pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: bool) -> Option<[f64; 2]> {
+/// differ. `None` where the kernels cannot run.
+pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: bool, dims: [usize; 3]) -> Option<Tuned> {
     use burn::tensor::activation::softmax;
     use burn::tensor::{Distribution, Tensor};
     let cube = wgpu_device(device)?;
-    if kernels() == Kernels::Reference || non_local_fits(&cube, TUNE_DIMS).is_err() {
+    if kernels() == Kernels::Reference || non_local_fits(&cube, dims).is_err() {
         return None;
     }
     let device = if backward { device.clone().autodiff() } else { device.clone() };
     let [theta, phi, g] = [0.5, 0.5, 1.0].map(|s| {
-        let t = Tensor::<3>::random(TUNE_DIMS, Distribution::Normal(0.0, s), &device);
+        let t = Tensor::<3>::random(dims, Distribution::Normal(0.0, s), &device);
         if backward { t.require_grad() } else { t }
     });
     let mut times = [vec![], vec![]];
@@ -231,7 +252,7 @@ pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: boo
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let result = [median(&mut times[0]), median(&mut times[1])];
+    let result = Tuned { dims, fused_ms: median(&mut times[0]), reference_ms: median(&mut times[1]) };
     *TUNED.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
     Some(result)
 }

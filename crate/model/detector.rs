@@ -105,6 +105,14 @@ impl LibraRcnn {
         STRIDES.iter().map(|st| (s / *st as usize, s / *st as usize)).collect()
     }
 
+    /// `[1, h * w, c]` of the non-local block's attention for one image at the configured input
+    /// size; `None` without a non-local block.
+    pub fn non_local_dims(&self) -> Option<[usize; 3]> {
+        self.bfp.as_ref()?.non_local()?;
+        let (h, w) = self.level_sizes()[self.config.neck.refine_level];
+        Some([1, h * w, self.config.fpn_channels])
+    }
+
     /// All anchors (P2..P6 concatenated, layout of `RpnOutput`) and the count per level.
     pub fn anchors(&self) -> (Vec<BBox>, Vec<usize>) {
         let generator = AnchorGenerator {

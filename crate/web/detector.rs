@@ -40,9 +40,11 @@ impl WebDetector {
     /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`.
     pub async fn load(bytes: Vec<u8>, backend: String) -> Result<WebDetector, JsError> {
         let device = device(&backend).await?;
-        // Which of our kernels and the reference detects faster on this device.
-        kernels::tune(&device, &now, false).await;
         let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
+        // Which of our kernels and the reference runs this model's non-local block faster here.
+        if let Some(dims) = model.non_local_dims() {
+            kernels::tune(&device, &now, false, dims).await;
+        }
         Ok(WebDetector { model, backend })
     }
 

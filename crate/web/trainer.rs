@@ -59,10 +59,12 @@ impl WebTrainer {
     pub async fn create(model_bytes: Vec<u8>, backend: String, options_json: String) -> Result<WebTrainer, JsError> {
         let options: FineTuneOptions = serde_json::from_str(&options_json).map_err(|e| js_err(format!("training options: {e}")))?;
         let plain = device(&backend).await?;
-        // Which of our kernels and the reference trains (forward + backward) faster here.
-        kernels::tune(&plain, &now, true).await;
-        let device = plain.autodiff();
+        let device = plain.clone().autodiff();
         let model = checkpoint::from_bytes(&model_bytes, &device).map_err(js_err)?;
+        // Which of our kernels and the reference trains (forward + backward) faster here.
+        if let Some(dims) = model.non_local_dims() {
+            kernels::tune(&plain, &now, true, dims).await;
+        }
         let session = FineTune::new(model, &options).map_err(js_err)?;
         Ok(WebTrainer { session, backend })
     }

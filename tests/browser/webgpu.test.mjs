@@ -27,7 +27,7 @@ test('WebGPU: adapter reported, same detections as native, ground truth found', 
     // start; the faster one runs (and the fused kernels always from 64 MiB attention matrices).
     const details = await page.textContent('#backend-details');
     console.log('backend details:', details);
-    assert.match(details, /Non-local block\s*(our fused WGSL kernels \(measured faster here: [\d.]+ vs [\d.]+ ms at n = 400\)|tensor ops \(measured faster here: [\d.]+ vs [\d.]+ ms at n = 400\); our fused WGSL kernels from 64 MiB attention matrices)/, details);
+    assert.match(details, /Non-local block\s*(our fused WGSL kernels \(measured faster here: [\d.]+ vs [\d.]+ ms at n = 400, C = 64\)|tensor ops \(measured faster here: [\d.]+ vs [\d.]+ ms at n = 400, C = 64\); our fused WGSL kernels from 64 MiB attention matrices)/, details);
 
     const r = await detectSample(page);
     console.log(`result: ${r.width}x${r.height}, ${r.detections.length} detections, total ${r.total_ms} ms, timings ${JSON.stringify(r.timings)}`);

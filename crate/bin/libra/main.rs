@@ -217,7 +217,7 @@ fn device(b: Backend, training: bool) -> Result<Device> {
                 eprintln!("warning: our WGSL kernels failed their check on this GPU ({reason}); using the tensor-op reference");
             } else {
                 let start = std::time::Instant::now();
-                pollster::block_on(kernels::tune(&d, &|| start.elapsed().as_secs_f64() * 1e3, training));
+                pollster::block_on(kernels::tune(&d, &|| start.elapsed().as_secs_f64() * 1e3, training, kernels::TUNE_DIMS));
             }
             log::info!("non-local block: {}", kernels::describe(&d).1);
             d
