@@ -22,8 +22,7 @@ use burn::cubecl::{Device as CubeDevice, RuntimeId};
 use burn::tensor::Device;
 
 /// Which implementation runs where both exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernels {
     /// Our kernels on wgpu devices for inputs whose reference attention reaches
     /// [`FUSED_FROM_BYTES`], and below it too where [`tune`] measured them faster; the reference
