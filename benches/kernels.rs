@@ -7,12 +7,12 @@
 
 use std::time::Instant;
 
-use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Distribution, Tensor};
 use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::non_local::attention;
 use libra_rcnn::kernels::sampler::{iou_stats, iou_stats_host};
 use libra_rcnn::kernels::{Kernels, set_kernels};
+use libra_rcnn::model::non_local::reference_attention as reference;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -27,10 +27,6 @@ fn time_ms<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
         std::hint::black_box(f());
         t.elapsed().as_secs_f64() * 1e3
     }).collect())
-}
-
-fn reference(theta: Tensor<3>, phi: Tensor<3>, g: Tensor<3>) -> Tensor<3> {
-    softmax(theta.matmul(phi.swap_dims(1, 2)), 2).matmul(g)
 }
 
 /// One forward (+ backward when `grad`) of `f`, waited for: the sum of every output.

@@ -12,9 +12,11 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
+use libra_rcnn::boxes::BBox;
 use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::wgsl::launches;
 use libra_rcnn::kernels::{self, Kernels, non_local_plan};
+use libra_rcnn::model::non_local::{attention_matrix, reference_attention as reference};
 
 /// Tests run one at a time: some switch the process-wide kernel setting, some count launches.
 fn setting() -> MutexGuard<'static, ()> {
@@ -49,10 +51,6 @@ fn rel_err(got: &[f32], want: &[f32]) -> f32 {
 fn pair(dims: [usize; 3], std: f64, gpu: &Device, cpu: &Device) -> (Tensor<3>, Tensor<3>) {
     let t = Tensor::<3>::random(dims, Distribution::Normal(0.0, std), cpu);
     (Tensor::from_data(t.to_data(), gpu), t)
-}
-
-fn reference(theta: Tensor<3>, phi: Tensor<3>, g: Tensor<3>) -> Tensor<3> {
-    burn::tensor::activation::softmax(theta.matmul(phi.swap_dims(1, 2)), 2).matmul(g)
 }
 
 #[test]
@@ -108,7 +106,7 @@ fn attention_rows_match_the_reference() {
     let (pg, pc) = pair([b, n, c], 0.5, &gpu, &cpu);
     let idx = [0u32, 129, 31, 32, 77];
     let got = read(kernels::non_local::attention_rows(tg, pg, &idx));
-    let full = burn::tensor::activation::softmax(tc.matmul(pc.swap_dims(1, 2)), 2);
+    let full = attention_matrix(tc, pc);
     let want: Vec<f32> = (0..b)
         .flat_map(|bi| idx.iter().map(move |&i| (bi, i as usize)))
         .flat_map(|(bi, i)| read(full.clone().slice([bi..bi + 1, i..i + 1, 0..n])))
@@ -251,7 +249,8 @@ fn sampler_statistics_match_the_host() {
     // IoU with [0, 0, 10, 10]: 0.5 (= neg_thr: not a negative), 0.2 and 0.1 (bin edges 2 and 1
     // of 5 over [0, 0.5)), 0.25 (inside bin 2).
     let edge = vec![[0.0, 0.0, 10.0, 5.0], [0.0, 0.0, 10.0, 2.0], [0.0, 0.0, 10.0, 1.0], [0.0, 0.0, 10.0, 2.5]];
-    let cases: Vec<(&str, Vec<[f32; 4]>, Vec<[f32; 4]>)> = vec![
+    type Case = (&'static str, Vec<BBox>, Vec<BBox>);
+    let cases: Vec<Case> = vec![
         ("2000 x 50", random_boxes(2000, 1), gts.clone()),
         ("no GT", random_boxes(300, 3), vec![]),
         ("one GT", random_boxes(300, 4), vec![gts[0]]),

@@ -21,6 +21,8 @@ use burn::backend::DispatchDevice;
 use burn::cubecl::{Device as CubeDevice, RuntimeId};
 use burn::tensor::Device;
 
+use crate::model::non_local::{attention_matrix, reference_attention};
+
 /// Which implementation runs where both exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernels {
@@ -171,7 +173,6 @@ pub fn describe(device: &Device) -> (bool, String) {
 /// compiles wrongly fails silently; on a mismatch or error, forces the reference for the process
 /// and returns why. `Ok` on devices without kernels.
 pub async fn self_test(device: &Device) -> Result<(), String> {
-    use burn::tensor::activation::softmax;
     use burn::tensor::{Distribution, Tensor};
     let dims = [2, 37, 20];
     let Some(cube) = wgpu_device(device) else { return Ok(()) };
@@ -183,10 +184,10 @@ pub async fn self_test(device: &Device) -> Result<(), String> {
     let (theta, phi, g, w) = (mk(0.5), mk(0.5), mk(1.0), mk(1.0).detach());
     let fused = non_local::attention(theta.clone(), phi.clone(), g.clone());
     let grads_fused = (fused.clone() * w.clone()).sum().backward();
-    let reference = softmax(theta.clone().matmul(phi.clone().swap_dims(1, 2)), 2).matmul(g.clone());
+    let reference = reference_attention(theta.clone(), phi.clone(), g.clone());
     let grads_ref = (reference.clone() * w).sum().backward();
     let rows = non_local::attention_rows(theta.clone().detach(), phi.clone().detach(), &[0, 36]);
-    let full = softmax(theta.clone().detach().matmul(phi.clone().detach().swap_dims(1, 2)), 2);
+    let full = attention_matrix(theta.clone().detach(), phi.clone().detach());
     let rows_ref = Tensor::cat(vec![full.clone().slice([0..2, 0..1, 0..37]), full.slice([0..2, 36..37, 0..37])], 1);
     let mut pairs = vec![("forward", fused, reference), ("attention rows", rows, rows_ref)];
     for (name, x) in [("dtheta", &theta), ("dphi", &phi), ("dg", &g)] {
@@ -223,7 +224,6 @@ fn fail(reason: String) -> Result<(), String> {
 /// [`Kernels::Auto`] uses the faster one below [`FUSED_FROM_BYTES`]: device emulations and GPUs
 /// differ. `None` where the kernels cannot run.
 pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: bool, dims: [usize; 3]) -> Option<Tuned> {
-    use burn::tensor::activation::softmax;
     use burn::tensor::{Distribution, Tensor};
     let cube = wgpu_device(device)?;
     if kernels() == Kernels::Reference || non_local_fits(&cube, dims).is_err() {
@@ -238,7 +238,7 @@ pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: boo
     for run in 0..4 {
         for (k, path) in times.iter_mut().enumerate() {
             let start = clock();
-            let y = if k == 0 { non_local::attention(theta.clone(), phi.clone(), g.clone()) } else { softmax(theta.clone().matmul(phi.clone().swap_dims(1, 2)), 2).matmul(g.clone()) };
+            let y = if k == 0 { non_local::attention(theta.clone(), phi.clone(), g.clone()) } else { reference_attention(theta.clone(), phi.clone(), g.clone()) };
             let out = if backward { theta.grad(&y.sum().backward())? } else { y };
             // The read's bytes arrive when first touched: converting them waits for the work.
             out.into_data_async().await.ok()?.try_to_vec::<f32>().ok()?;

@@ -12,6 +12,17 @@ use crate::kernels::{self, log_fallback, non_local_plan};
 
 use super::layers::conv;
 
+/// The reference attention `softmax(theta phi^T)`: `[b, n, c]` twice -> `[b, n, n]`.
+pub fn attention_matrix(theta: Tensor<3>, phi: Tensor<3>) -> Tensor<3> {
+    softmax(theta.matmul(phi.swap_dims(1, 2)), 2)
+}
+
+/// The tensor-op path our fused kernels replace: `softmax(theta phi^T) g`, `[b, n, c]` each ->
+/// `[b, n, c]`.
+pub fn reference_attention(theta: Tensor<3>, phi: Tensor<3>, g: Tensor<3>) -> Tensor<3> {
+    attention_matrix(theta, phi).matmul(g)
+}
+
 #[derive(Module, Debug)]
 pub struct NonLocal {
     pub theta: Conv2d,
@@ -36,7 +47,7 @@ impl NonLocal {
     /// Attention `A`: [b, hw, hw] for `x`: [b, c, h, w] (row i attends over all j).
     pub fn attention(&self, x: Tensor<4>) -> Tensor<3> {
         let [theta, phi, _] = self.embed(x);
-        softmax(theta.matmul(phi.swap_dims(1, 2)), 2)
+        attention_matrix(theta, phi)
     }
 
     /// Rows `pixels` (indices into hw) of [`Self::attention`]: [b, pixels.len(), hw], without
@@ -51,7 +62,7 @@ impl NonLocal {
                     log_fallback("non-local attention rows", &reason);
                 }
                 let idx = Tensor::<1, Int>::from_data(TensorData::new(pixels.to_vec(), [pixels.len()]), &theta.device());
-                softmax(theta.select(1, idx).matmul(phi.swap_dims(1, 2)), 2)
+                attention_matrix(theta.select(1, idx), phi)
             }
         }
     }
@@ -67,7 +78,7 @@ impl NonLocal {
                 if let Some(reason) = reason {
                     log_fallback("non-local", &reason);
                 }
-                softmax(theta.matmul(phi.swap_dims(1, 2)), 2).matmul(g)
+                reference_attention(theta, phi, g)
             }
         };
         x + self.out.forward(y.swap_dims(1, 2).reshape([b, c, h, w]))
