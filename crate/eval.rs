@@ -1,21 +1,27 @@
-//! COCO-style box AP, our own re-implementation of pycocotools' `COCOeval` (iouType "bbox").
+//! COCO-style box AP, our own re-implementation of pycocotools' `COCOeval` (iouType "bbox",
+//! `evaluateImg` and `accumulate`), checked against pycocotools' output on
+//! `tests/fixtures/coco-crowd`.
 //!
 //! Per class, area range and IoU threshold t in 0.50:0.05:0.95:
-//! 1. per image, detections sorted by score (stable), at most [`MAX_DETS`] per image;
-//! 2. greedy matching in that order: a detection takes the unmatched gt with the highest
-//!    IoU >= t (gts inside the area range preferred over ignored ones); a gt matches once;
-//! 3. area range (gt area = w * h): gts outside it are ignored, detections matched to an ignored
-//!    gt are ignored, unmatched detections whose own area is outside it are ignored;
-//! 4. all images' detections merged by score (stable); precision made monotone (envelope from
+//! 1. per image, the class's detections sorted by score (stable), at most [`MAX_DETS`];
+//! 2. gts are ignored when they are crowd regions or their area lies outside the range (the
+//!    annotated area, [`Annotated::areas`], else the box's); ignored gts go last (stable);
+//! 3. greedy matching in score order: a detection takes the gt with the highest IoU >= t among
+//!    those still free (a crowd region stays free: it absorbs any number of detections), and
+//!    stops at the ignored gts once it holds a non-ignored one; IoU with a crowd region is the
+//!    intersection over the detection's own area;
+//! 4. a detection matched to an ignored gt is ignored, an unmatched one whose own area is
+//!    outside the range is ignored; the others are true or false positives;
+//! 5. all images' detections merged by score (stable); precision made monotone (envelope from
 //!    the right), sampled at recall 0:0.01:1 (first point with recall >= r, 0 past the end),
-//!    AP = mean of the 101 samples.
+//!    AP = mean of the 101 samples; recall counts the non-ignored gts only.
 //!
-//! A summary is the mean over classes (and thresholds) of classes having at least one
-//! non-ignored gt in that area range; `None` where no class has one (pycocotools prints -1).
-//! Differences from pycocotools: the 100-detection cap is per image, not per (image, class)
-//! (same result when an image has <= 100 detections, as our detector's output); area ranges
-//! are half-open, small [0, 32^2), medium [32^2, 96^2), large [96^2, inf) (pycocotools closes
-//! both ends, so a box of area exactly 32^2 counts as small and medium there); no crowd gts.
+//! Area ranges are closed as in pycocotools: all [0, 1e5^2], small [0, 32^2], medium
+//! [32^2, 96^2], large [96^2, 1e5^2]. A summary is the mean over classes (and thresholds) of
+//! classes having at least one non-ignored gt in that range; `None` where no class has one
+//! (pycocotools prints -1). Images are merged in the order given (pycocotools: by image id),
+//! and an image's crowd regions follow its boxes (pycocotools: file order); either matters only
+//! for ties (equal scores in different images, equal IoUs).
 
 use crate::data::{Annotated, DataError};
 
@@ -34,13 +40,13 @@ pub struct ApReport {
     pub ap: Option<f32>,
     pub ap50: Option<f32>,
     pub ap75: Option<f32>,
-    /// AP@[.5:.95] for gt area < 32^2.
+    /// AP@[.5:.95] for gt area <= 32^2.
     pub ap_small: Option<f32>,
-    /// AP@[.5:.95] for 32^2 <= gt area < 96^2.
+    /// AP@[.5:.95] for 32^2 <= gt area <= 96^2.
     pub ap_medium: Option<f32>,
     /// AP@[.5:.95] for gt area >= 96^2.
     pub ap_large: Option<f32>,
-    /// AP@0.5 per class (all areas); `None` for a class without gts.
+    /// AP@0.5 per class (all areas); `None` for a class without non-crowd gts.
     pub per_class_ap50: Vec<Option<f32>>,
 }
 
@@ -59,7 +65,7 @@ pub enum EvalError {
     Data(#[from] DataError),
 }
 
-/// Detections kept per image (highest scores).
+/// Detections kept per image and class (highest scores), pycocotools' `maxDets[-1]`.
 pub const MAX_DETS: usize = 100;
 
 const NUM_IOU: usize = 10;
@@ -90,27 +96,55 @@ fn recall_thresholds() -> [f64; NUM_RECALL] {
     })
 }
 
-/// Area ranges [lo, hi): all, small, medium, large.
-const AREAS: [(f64, f64); 4] = [
-    (0.0, f64::INFINITY),
-    (0.0, 1024.0),
-    (1024.0, 9216.0),
-    (9216.0, f64::INFINITY),
-];
+/// Area ranges [lo, hi], both ends included: all, small, medium, large.
+const AREAS: [(f64, f64); 4] = [(0.0, 1e10), (0.0, 1024.0), (1024.0, 9216.0), (9216.0, 1e10)];
 
 fn area(b: &[f32; 4]) -> f64 {
     (b[2] as f64 - b[0] as f64) * (b[3] as f64 - b[1] as f64)
 }
 
-fn iou(a: &[f32; 4], b: &[f32; 4]) -> f64 {
-    let iw = (a[2].min(b[2]) as f64) - (a[0].max(b[0]) as f64);
-    let ih = (a[3].min(b[3]) as f64) - (a[1].max(b[1]) as f64);
+/// A gt box of one class in one image.
+struct Gt {
+    bbox: [f32; 4],
+    /// Annotated area, else the box's; decides the area range.
+    area: f64,
+    crowd: bool,
+}
+
+/// pycocotools' box IoU: intersection over union, or over the detection's area for a crowd gt.
+fn iou(d: &[f32; 4], g: &Gt) -> f64 {
+    let b = &g.bbox;
+    let iw = (d[2].min(b[2]) as f64) - (d[0].max(b[0]) as f64);
+    let ih = (d[3].min(b[3]) as f64) - (d[1].max(b[1]) as f64);
     if iw <= 0.0 || ih <= 0.0 {
         return 0.0;
     }
     let inter = iw * ih;
-    let union = area(a) + area(b) - inter;
-    if union > 0.0 { inter / union } else { 0.0 }
+    let union = if g.crowd { area(d) } else { area(d) + area(b) - inter };
+    inter / union
+}
+
+/// One image and class: detections by score (at most [`MAX_DETS`]), gts (boxes in order, then
+/// crowd regions) and `ious[det][gt]`; what does not depend on the area range.
+struct ImageClass<'a> {
+    dets: Vec<&'a Detection>,
+    gts: Vec<Gt>,
+    ious: Vec<Vec<f64>>,
+}
+
+impl<'a> ImageClass<'a> {
+    fn new(dets: &'a [Detection], gt: &Annotated, class: usize) -> Self {
+        let mut dets: Vec<&Detection> = dets.iter().filter(|d| d.label == class).collect();
+        dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+        dets.truncate(MAX_DETS);
+        let boxes = gt.boxes.iter().zip(&gt.labels).enumerate().filter(|(_, (_, l))| **l == class);
+        let boxes = boxes.map(|(i, (b, _))| Gt { bbox: *b, area: gt.areas.get(i).copied().unwrap_or_else(|| area(b)), crowd: false });
+        let crowd = gt.crowd.iter().filter(|c| c.label == class);
+        let crowd = crowd.map(|c| Gt { bbox: c.bbox, area: area(&c.bbox), crowd: true });
+        let gts: Vec<Gt> = boxes.chain(crowd).collect();
+        let ious = dets.iter().map(|d| gts.iter().map(|g| iou(&d.bbox, g)).collect()).collect();
+        Self { dets, gts, ious }
+    }
 }
 
 /// One class and area range, all images: per detection (score, matched[t], ignored[t]).
@@ -122,47 +156,41 @@ struct Matches {
 }
 
 impl Matches {
-    /// Matches one image's detections (score-sorted) against its gts, appending the results.
-    fn add_image(&mut self, dets: &[&Detection], gts: &[[f32; 4]], range: (f64, f64)) {
-        let outside = |a: f64| a < range.0 || a >= range.1;
-        // Non-ignored gts first (stable), as pycocotools sorts them.
-        let mut gts: Vec<(&[f32; 4], bool)> = gts.iter().map(|g| (g, outside(area(g)))).collect();
+    /// Matches one image's detections against its gts (pycocotools' `evaluateImg`), appending
+    /// the results.
+    fn add_image(&mut self, img: &ImageClass, range: (f64, f64)) {
+        let outside = |a: f64| a < range.0 || a > range.1;
+        // (gt index, ignored), ignored last.
+        let mut gts: Vec<(usize, bool)> = img.gts.iter().enumerate().map(|(g, gt)| (g, gt.crowd || outside(gt.area))).collect();
         gts.sort_by_key(|g| g.1);
         self.npig += gts.iter().filter(|g| !g.1).count();
-        let ious: Vec<Vec<f64>> = dets
-            .iter()
-            .map(|d| gts.iter().map(|g| iou(&d.bbox, g.0)).collect())
-            .collect();
         let start = self.dets.len();
-        self.dets.extend(
-            dets.iter()
-                .map(|d| (d.score, [false; NUM_IOU], [false; NUM_IOU])),
-        );
+        self.dets.extend(img.dets.iter().map(|d| (d.score, [false; NUM_IOU], [false; NUM_IOU])));
         for (t, thr) in iou_thresholds().into_iter().enumerate() {
             let mut gt_taken = vec![false; gts.len()];
-            for (d, det) in dets.iter().enumerate() {
+            for (d, det) in img.dets.iter().enumerate() {
                 let mut best = thr.min(1.0 - 1e-10);
                 let mut m: Option<usize> = None;
-                for (g, &(_, ignored)) in gts.iter().enumerate() {
-                    if gt_taken[g] {
+                for (o, &(g, ignored)) in gts.iter().enumerate() {
+                    if gt_taken[o] && !img.gts[g].crowd {
                         continue;
                     }
                     // Already matched a real gt and only ignored ones remain: stop.
                     if m.is_some_and(|m| !gts[m].1) && ignored {
                         break;
                     }
-                    if ious[d][g] < best {
+                    if img.ious[d][g] < best {
                         continue;
                     }
-                    best = ious[d][g];
-                    m = Some(g);
+                    best = img.ious[d][g];
+                    m = Some(o);
                 }
                 let entry = &mut self.dets[start + d];
                 match m {
-                    Some(g) => {
-                        gt_taken[g] = true;
+                    Some(o) => {
+                        gt_taken[o] = true;
                         entry.1[t] = true;
-                        entry.2[t] = gts[g].1;
+                        entry.2[t] = gts[o].1;
                     }
                     None => entry.2[t] = outside(area(&det.bbox)),
                 }
@@ -253,39 +281,18 @@ pub fn evaluate(
     num_classes: usize,
 ) -> Result<ApReport, EvalError> {
     check_inputs(dets, gts, num_classes)?;
-    let top: Vec<Vec<&Detection>> = dets
-        .iter()
-        .map(|d| {
-            let mut d: Vec<&Detection> = d.iter().collect();
-            d.sort_by(|a, b| b.score.total_cmp(&a.score));
-            d.truncate(MAX_DETS);
-            d
-        })
-        .collect();
-    // ap[area][class] = AP per threshold, None without gts.
-    let ap: Vec<Vec<Option<[f64; NUM_IOU]>>> = AREAS
-        .iter()
-        .map(|&range| {
-            (0..num_classes)
-                .map(|k| {
-                    let mut m = Matches::default();
-                    for (img_dets, gt) in top.iter().zip(gts) {
-                        let d: Vec<&Detection> =
-                            img_dets.iter().copied().filter(|d| d.label == k).collect();
-                        let g: Vec<[f32; 4]> = gt
-                            .boxes
-                            .iter()
-                            .zip(&gt.labels)
-                            .filter(|(_, l)| **l == k)
-                            .map(|(b, _)| *b)
-                            .collect();
-                        m.add_image(&d, &g, range);
-                    }
-                    m.ap()
-                })
-                .collect()
-        })
-        .collect();
+    // ap[area][class] = AP per threshold, None without non-ignored gts.
+    let mut ap: Vec<Vec<Option<[f64; NUM_IOU]>>> = vec![Vec::with_capacity(num_classes); AREAS.len()];
+    for k in 0..num_classes {
+        let images: Vec<ImageClass> = dets.iter().zip(gts).map(|(d, g)| ImageClass::new(d, g, k)).collect();
+        for (a, &range) in AREAS.iter().enumerate() {
+            let mut m = Matches::default();
+            for img in &images {
+                m.add_image(img, range);
+            }
+            ap[a].push(m.ap());
+        }
+    }
     let over_all_t = |a: usize| mean(ap[a].iter().flatten().flat_map(|v| v.iter().copied()));
     let at_t = |t: usize| mean(ap[0].iter().flatten().map(|v| v[t]));
     Ok(ApReport {
@@ -305,6 +312,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Crowd;
 
     fn gt(boxes: &[[f32; 4]], labels: &[usize]) -> Annotated {
         Annotated {
@@ -313,6 +321,8 @@ mod tests {
             height: 1000,
             boxes: boxes.to_vec(),
             labels: labels.to_vec(),
+            areas: vec![],
+            crowd: vec![],
         }
     }
 
@@ -507,10 +517,10 @@ mod tests {
     }
 
     #[test]
-    fn at_most_100_detections_per_image() {
+    fn at_most_100_detections_per_image_and_class() {
         // n false positives scored above the only true positive. With n = 99 the TP is the
         // 100th: recall reaches 1 at precision 1/100, envelope 1/100 everywhere -> AP 0.01.
-        // With n = 100 the TP is cut -> AP 0.
+        // With n = 100 the TP is cut -> AP 0. 100 detections of another class cut nothing.
         let gts = vec![gt(&[[0.0, 0.0, 10.0, 10.0]], &[0])];
         for (n, want) in [(99, 0.01), (100, 0.0)] {
             let mut d: Vec<Detection> = (0..n)
@@ -519,6 +529,115 @@ mod tests {
             d.push(det([0.0, 0.0, 10.0, 10.0], 0.5, 0));
             close(evaluate(&[d], &gts, 1).unwrap().ap50, want);
         }
+        let mut d: Vec<Detection> = (0..100).map(|_| det([500.0, 500.0, 510.0, 510.0], 0.9, 1)).collect();
+        d.push(det([0.0, 0.0, 10.0, 10.0], 0.5, 0));
+        assert_eq!(evaluate(&[d], &gts, 2).unwrap().per_class_ap50, vec![Some(1.0), None]);
+    }
+
+    #[test]
+    fn crowd_region_absorbs_detections_by_intersection_over_detection_area() {
+        // One gt G (0,0,10,10) and a crowd region C (100,0,200,100), both class 0.
+        // d1 .9 inside C: IoF 1 (its IoU with C would be 0.01) -> ignored at every t;
+        // d2 .8 also inside C: C absorbs it too -> ignored;
+        // d3 .7 half in C (x 190..210): IoF 0.5 -> ignored at t = .5, a FP above;
+        // d4 .6 on G -> TP.
+        // t = .5: only d4 counts -> AP 1. t >= .55: FP (d3) then TP: precision 0, 1/2,
+        //   recall 0, 1 -> envelope 1/2 -> AP 0.5. AP = (1 + 9 * 0.5) / 10 = 0.55.
+        // C is no positive: without d3 recall would reach 1 with the TP alone.
+        let mut g = gt(&[[0.0, 0.0, 10.0, 10.0]], &[0]);
+        g.crowd = vec![Crowd { bbox: [100.0, 0.0, 200.0, 100.0], label: 0 }];
+        let dets = vec![vec![
+            det([110.0, 10.0, 120.0, 20.0], 0.9, 0),
+            det([150.0, 50.0, 160.0, 60.0], 0.8, 0),
+            det([190.0, 0.0, 210.0, 10.0], 0.7, 0),
+            det([0.0, 0.0, 10.0, 10.0], 0.6, 0),
+        ]];
+        let r = evaluate(&dets, &[g.clone()], 1).unwrap();
+        close(r.ap50, 1.0);
+        close(r.ap75, 0.5);
+        close(r.ap, 0.55);
+        // A crowd region of another class ignores nothing: d1..d3 are FPs above the TP
+        // (precision 1/4 at recall 1) -> AP 0.25 at every threshold.
+        g.crowd[0].label = 1;
+        close(evaluate(&dets, &[g], 2).unwrap().ap, 0.25);
+    }
+
+    #[test]
+    fn a_matched_real_gt_stops_the_search_before_crowd_regions() {
+        // G (0,0,10,10) inside crowd region C (0,0,100,100). d1 (0,0,10,8.1): IoU 0.81 with G,
+        // IoF 1 with C. For t <= 0.8 d1 takes G (TP) and the search stops at the ignored C
+        // although its IoF is higher; d2, the same box, finds G taken and C absorbs it. For
+        // t >= 0.85 both fall to C (ignored) and G is missed. AP = 7 / 10 (0 if C took d1).
+        let mut g = gt(&[[0.0, 0.0, 10.0, 10.0]], &[0]);
+        g.crowd = vec![Crowd { bbox: [0.0, 0.0, 100.0, 100.0], label: 0 }];
+        let dets = vec![vec![det([0.0, 0.0, 10.0, 8.1], 0.9, 0), det([0.0, 0.0, 10.0, 8.1], 0.8, 0)]];
+        let r = evaluate(&dets, &[g], 1).unwrap();
+        close(r.ap, 0.7);
+        close(r.ap75, 1.0);
+    }
+
+    #[test]
+    fn annotated_area_decides_the_size_range_and_ranges_are_closed() {
+        // A 40x40 box (1600: medium) annotated with area 900 (a thin segmentation): small.
+        let mut g = gt(&[[0.0, 0.0, 40.0, 40.0]], &[0]);
+        g.areas = vec![900.0];
+        let dets = vec![vec![det([0.0, 0.0, 40.0, 40.0], 0.9, 0)]];
+        let r = evaluate(&dets, &[g.clone()], 1).unwrap();
+        close(r.ap_small, 1.0);
+        assert_eq!((r.ap_medium, r.ap_large), (None, None));
+        // Area exactly 32^2 lies in both small and medium (pycocotools closes both ends).
+        g.areas = vec![1024.0];
+        let r = evaluate(&dets, &[g], 1).unwrap();
+        close(r.ap_small, 1.0);
+        close(r.ap_medium, 1.0);
+        assert_eq!(r.ap_large, None);
+    }
+
+    /// pycocotools' figures for `tests/fixtures/coco-crowd` (GT with crowd regions, annotated
+    /// areas that move boxes between size ranges, areas on the range limits, a class with only
+    /// crowd regions and one without any annotation): `expected.json`, printed by
+    /// `pycocotools_values.py` beside it.
+    #[test]
+    fn equals_pycocotools_on_the_crowd_fixture() {
+        use serde::Deserialize;
+        use serde_json::Value;
+        const GT: &str = include_str!("../tests/fixtures/coco-crowd/instances.json");
+        const DETS: &str = include_str!("../tests/fixtures/coco-crowd/detections.json");
+        const EXPECTED: &str = include_str!("../tests/fixtures/coco-crowd/expected.json");
+        #[derive(Deserialize)]
+        struct CocoResult {
+            image_id: u64,
+            category_id: u64,
+            bbox: [f64; 4],
+            score: f32,
+        }
+        let (data, _) = crate::data::coco::parse_coco(GT, "instances.json").unwrap();
+        // Our reader keeps the file's image order and numbers categories by sorted id.
+        let gt: Value = serde_json::from_str(GT).unwrap();
+        let ids = |key: &str| -> Vec<u64> { gt[key].as_array().unwrap().iter().map(|v| v["id"].as_u64().unwrap()).collect() };
+        let images = ids("images");
+        let mut categories = ids("categories");
+        categories.sort();
+        let mut dets = vec![Vec::new(); images.len()];
+        for d in serde_json::from_str::<Vec<CocoResult>>(DETS).unwrap() {
+            let [x, y, w, h] = d.bbox;
+            let image = images.iter().position(|&i| i == d.image_id).unwrap();
+            let label = categories.iter().position(|&c| c == d.category_id).unwrap();
+            dets[image].push(det([x as f32, y as f32, (x + w) as f32, (y + h) as f32], d.score, label));
+        }
+        let r = evaluate(&dets, &data.items, data.classes.len()).unwrap();
+
+        let want: Value = serde_json::from_str(EXPECTED).unwrap();
+        let got = [("ap", r.ap), ("ap50", r.ap50), ("ap75", r.ap75), ("ap_small", r.ap_small), ("ap_medium", r.ap_medium), ("ap_large", r.ap_large)];
+        let per_class = r.per_class_ap50.iter().enumerate().map(|(k, v)| (want["per_class_ap50"][k].clone(), *v));
+        for (w, g) in got.iter().map(|(name, g)| (want[name].clone(), *g)).chain(per_class) {
+            match (w.as_f64(), g) {
+                (Some(w), Some(g)) => assert!((w - g as f64).abs() < 1e-5, "pycocotools {w}, ours {g}\n{r:?}"),
+                (None, None) => {}
+                _ => panic!("pycocotools {w}, ours {g:?}\n{r:?}"),
+            }
+        }
+        assert_eq!(r.per_class_ap50.len(), want["per_class_ap50"].as_array().unwrap().len());
     }
 
     #[test]

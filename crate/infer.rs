@@ -161,6 +161,8 @@ pub async fn evaluate_samples(model: &LibraRcnn, samples: &[crate::train::TrainS
             height: s,
             boxes: t.target.boxes.clone(),
             labels: t.target.labels.clone(),
+            areas: t.areas.clone(),
+            crowd: t.crowd.clone(),
         })
         .collect();
     crate::eval::evaluate(&dets, &gts, model.config.num_classes()).map_err(|e| crate::Error::Io(format!("evaluation: {e}")))

@@ -2,18 +2,17 @@
 //!
 //! Read: `categories` sorted by `id` give the class indices 0..K (so ids 1, 3, 7 become labels
 //! 0, 1, 2); `images` keep file order; each annotation's `bbox` [x, y, w, h] becomes
-//! (x, y, x + w, y + h), computed in f64 and then rounded to f32. `iscrowd = 1` annotations are
-//! skipped with a warning (our data has no "ignore" flag). Fields we do not use (`area`,
-//! `segmentation`, `info`, ...) are ignored.
+//! (x, y, x + w, y + h), computed in f64 and then rounded to f32. An annotation's `area` (w * h
+//! where absent) goes to [`Annotated::areas`]. `iscrowd = 1` annotations become
+//! [`Annotated::crowd`] regions as given (not clipped), which training never sees. Fields we do
+//! not use (`segmentation`, `info`, ...) are ignored.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Annotated, DataError, Dataset, RawBox, SkipReason, Warning, read_text, validate_boxes,
-};
+use super::{Annotated, Crowd, DataError, Dataset, RawBox, Warning, read_text, validate_boxes};
 
 #[derive(Deserialize, Serialize)]
 struct CocoFile {
@@ -40,9 +39,9 @@ struct CocoAnnotation {
     bbox: [f64; 4],
     #[serde(default)]
     iscrowd: u8,
-    /// Written for other tools (w * h); ignored when reading.
-    #[serde(default, skip_deserializing)]
-    area: f64,
+    /// The object's area in pixels (of its segmentation in COCO's own files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    area: Option<f64>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -53,7 +52,8 @@ struct CocoCategory {
 
 /// Parses COCO detection JSON; `file` only labels errors and warnings.
 /// Errors: broken JSON (with line/column), duplicate image or category ids, an annotation with
-/// an unknown `image_id` or `category_id`, non-finite boxes, empty image sizes.
+/// an unknown `image_id` or `category_id`, non-finite boxes (crowd regions' too), empty image
+/// sizes.
 pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), DataError> {
     let coco: CocoFile = serde_json::from_str(json).map_err(|e| {
         let (line, column) = (e.line(), e.column());
@@ -93,6 +93,7 @@ pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), Dat
 
     let mut warnings = Vec::new();
     let mut raw: Vec<Vec<RawBox>> = coco.images.iter().map(|_| Vec::new()).collect();
+    let mut crowd: Vec<Vec<Crowd>> = coco.images.iter().map(|_| Vec::new()).collect();
     for (n, ann) in coco.annotations.iter().enumerate() {
         let origin = match ann.id {
             Some(id) => format!("annotation id {id}"),
@@ -115,18 +116,21 @@ pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), Dat
         let [x, y, w, h] = ann.bbox;
         let bbox = [x as f32, y as f32, (x + w) as f32, (y + h) as f32];
         if ann.iscrowd != 0 {
-            warnings.push(Warning::Skipped {
-                image: coco.images[image].file_name.clone(),
-                origin,
-                bbox,
-                reason: SkipReason::Crowd,
-            });
+            if bbox.iter().any(|v| !v.is_finite()) {
+                return Err(DataError::NonFiniteBox {
+                    image: coco.images[image].file_name.clone(),
+                    origin,
+                    bbox,
+                });
+            }
+            crowd[image].push(Crowd { bbox, label });
             continue;
         }
         raw[image].push(RawBox {
             bbox,
             label,
             origin,
+            area: Some(ann.area.unwrap_or(w * h)),
         });
     }
 
@@ -134,8 +138,12 @@ pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), Dat
         .images
         .iter()
         .zip(raw)
-        .map(|(img, raw)| validate_boxes(&img.file_name, img.width, img.height, raw, &mut warnings))
-        .collect::<Result<Vec<Annotated>, _>>()?;
+        .zip(crowd)
+        .map(|((img, raw), crowd)| {
+            let item = validate_boxes(&img.file_name, img.width, img.height, raw, &mut warnings)?;
+            Ok(Annotated { crowd, ..item })
+        })
+        .collect::<Result<Vec<Annotated>, DataError>>()?;
     let classes = categories.iter().map(|c| c.name.clone()).collect();
     Ok((Dataset { classes, items }, warnings))
 }
@@ -146,8 +154,9 @@ pub fn read_coco_file(path: &Path) -> Result<(Dataset, Vec<Warning>), DataError>
 }
 
 /// Writes COCO detection JSON: category id = label + 1, image id = index + 1, annotation ids
-/// 1.. in order, bbox = [x1, y1, x2 - x1, y2 - y1] computed in f64 (exact for f32 inputs of
-/// similar magnitude), so [`parse_coco`] gives back the same f32 boxes.
+/// 1.. in order (each image's boxes, then its crowd regions with `iscrowd = 1`), bbox =
+/// [x1, y1, x2 - x1, y2 - y1] computed in f64 (exact for f32 inputs of similar magnitude), area
+/// from [`Annotated::areas`] or w * h, so [`parse_coco`] gives back the same f32 boxes.
 /// Errors on label/box count mismatch, labels outside `classes`, non-finite boxes.
 pub fn to_coco_json(data: &Dataset) -> Result<String, DataError> {
     let mut coco = CocoFile {
@@ -169,15 +178,17 @@ pub fn to_coco_json(data: &Dataset) -> Result<String, DataError> {
             width: item.width,
             height: item.height,
         });
-        for (b, &label) in item.boxes.iter().zip(&item.labels) {
+        let boxes = item.boxes.iter().zip(&item.labels).enumerate().map(|(i, (b, &l))| (b, l, item.areas.get(i).copied(), 0));
+        let crowd = item.crowd.iter().map(|c| (&c.bbox, c.label, None, 1));
+        for (b, label, area, iscrowd) in boxes.chain(crowd) {
             let [x1, y1, x2, y2] = b.map(f64::from);
             coco.annotations.push(CocoAnnotation {
                 id: Some(coco.annotations.len() as u64 + 1),
                 image_id,
                 category_id: label as u64 + 1,
                 bbox: [x1, y1, x2 - x1, y2 - y1],
-                iscrowd: 0,
-                area: (x2 - x1) * (y2 - y1),
+                iscrowd,
+                area: Some(area.unwrap_or((x2 - x1) * (y2 - y1))),
             });
         }
     }
@@ -225,18 +236,18 @@ mod tests {
             vec![[10.0, 20.0, 40.0, 60.0], [90.5, 70.0, 100.0, 80.0]]
         );
         assert_eq!(a.labels, vec![1, 0]);
+        // id 1's `area`; id 2 has none: w * h of the box as given (not clipped).
+        assert_eq!(a.areas, vec![1200.0, 400.0]);
+        // id 3 is a crowd region, kept for evaluation only.
+        assert_eq!(a.crowd, vec![Crowd { bbox: [0.0, 0.0, 5.0, 5.0], label: 0 }]);
         assert!(ds.items[1].boxes.is_empty());
-        // Clipped (id 2), crowd skipped (id 3), b.jpg background. Crowd is reported while
-        // reading annotations, before per-image validation.
-        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        // Clipped (id 2), b.jpg background.
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
-            matches!(&warnings[0], Warning::Skipped { reason: SkipReason::Crowd, origin, .. } if origin == "annotation id 3")
-        );
-        assert!(
-            matches!(&warnings[1], Warning::Clipped { origin, .. } if origin == "annotation id 2")
+            matches!(&warnings[0], Warning::Clipped { origin, .. } if origin == "annotation id 2")
         );
         assert_eq!(
-            warnings[2],
+            warnings[1],
             Warning::NoBoxes {
                 image: "b.jpg".into()
             }
@@ -308,6 +319,8 @@ mod tests {
                     height: 480,
                     boxes: vec![[0.1, 0.2, 0.3, 479.9], [12.345, 67.89, 639.99, 100.01]],
                     labels: vec![1, 0],
+                    areas: vec![0.5, 1e4],
+                    crowd: vec![Crowd { bbox: [100.0, 100.0, 300.0, 200.5], label: 0 }],
                 },
                 Annotated {
                     image: "empty.png".into(),
@@ -315,6 +328,8 @@ mod tests {
                     height: 20,
                     boxes: vec![],
                     labels: vec![],
+                    areas: vec![],
+                    crowd: vec![],
                 },
             ],
         };
@@ -339,6 +354,8 @@ mod tests {
                 height: 10,
                 boxes: vec![[0.0, 0.0, 1.0, 1.0]],
                 labels: vec![1],
+                areas: vec![],
+                crowd: vec![],
             }],
         };
         assert!(matches!(

@@ -23,6 +23,19 @@ pub struct Annotated {
     pub height: u32,
     pub boxes: Vec<[f32; 4]>,
     pub labels: Vec<usize>,
+    /// The annotated area of each box (COCO `area`, the segmentation's), which evaluation's size
+    /// ranges use; empty where the source gives none (then each box's own area is used).
+    pub areas: Vec<f64>,
+    /// Crowd regions (COCO `iscrowd = 1`): never trained on; evaluation ignores the detections
+    /// they cover (see [`crate::eval`]).
+    pub crowd: Vec<Crowd>,
+}
+
+/// A box around many objects of class `label` (COCO `iscrowd = 1`), not one instance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crowd {
+    pub bbox: [f32; 4],
+    pub label: usize,
 }
 
 /// Class names (label `i` is `classes[i]`) and the annotated images.
@@ -92,10 +105,16 @@ pub enum DataError {
         boxes: usize,
         labels: usize,
     },
-    #[error("image {image}: box {index} has label {label}, but there are {num_classes} classes")]
+    #[error("image {image}: {boxes} boxes but {areas} areas")]
+    AreaCount {
+        image: String,
+        boxes: usize,
+        areas: usize,
+    },
+    #[error("image {image}: {origin} has label {label}, but there are {num_classes} classes")]
     LabelOutOfRange {
         image: String,
-        index: usize,
+        origin: String,
         label: usize,
         num_classes: usize,
     },
@@ -112,8 +131,6 @@ pub enum SkipReason {
     ZeroSize,
     /// Nothing left after clipping to the image.
     OutsideImage,
-    /// COCO `iscrowd = 1` (a region, not an instance).
-    Crowd,
     /// VOC `difficult = 1` and the reader was asked to drop those.
     Difficult,
 }
@@ -157,7 +174,6 @@ impl fmt::Display for Warning {
                 let why = match reason {
                     SkipReason::ZeroSize => "has zero or negative size",
                     SkipReason::OutsideImage => "lies outside the image",
-                    SkipReason::Crowd => "is a crowd region",
                     SkipReason::Difficult => "is marked difficult",
                 };
                 write!(f, "image {image}: {origin}: box {bbox:?} {why}; skipped")
@@ -176,6 +192,8 @@ pub struct RawBox {
     pub label: usize,
     /// Where it came from, for messages, e.g. "annotation id 17" or "object 2".
     pub origin: String,
+    /// The object's area as annotated (COCO `area`), if the source gives one.
+    pub area: Option<f64>,
 }
 
 /// Builds an [`Annotated`] from raw boxes, shared by the readers:
@@ -183,7 +201,8 @@ pub struct RawBox {
 /// - a box with x2 <= x1 or y2 <= y1 is skipped ([`SkipReason::ZeroSize`]);
 /// - a box partly outside `[0, width] x [0, height]` is clipped ([`Warning::Clipped`]);
 ///   one with nothing left after clipping is skipped ([`SkipReason::OutsideImage`]);
-/// - an image left without boxes is kept ([`Warning::NoBoxes`]).
+/// - an image left without boxes is kept ([`Warning::NoBoxes`]);
+/// - the kept boxes' `area`s become [`Annotated::areas`] (a source gives all or none).
 pub fn validate_boxes(
     image: &str,
     width: u32,
@@ -205,11 +224,14 @@ pub fn validate_boxes(
         height,
         boxes: Vec::with_capacity(raw.len()),
         labels: Vec::with_capacity(raw.len()),
+        areas: Vec::new(),
+        crowd: Vec::new(),
     };
     for RawBox {
         bbox,
         label,
         origin,
+        area,
     } in raw
     {
         if bbox.iter().any(|v| !v.is_finite()) {
@@ -247,6 +269,7 @@ pub fn validate_boxes(
         }
         out.boxes.push(clipped);
         out.labels.push(label);
+        out.areas.extend(area);
     }
     if out.boxes.is_empty() {
         warnings.push(Warning::NoBoxes {
@@ -257,8 +280,8 @@ pub fn validate_boxes(
 }
 
 impl Annotated {
-    /// Checks what the writers and the evaluator rely on: as many labels as boxes, labels below
-    /// `num_classes`, finite coordinates.
+    /// Checks what the writers and the evaluator rely on: as many labels as boxes, no areas or
+    /// one per box, labels below `num_classes` and finite coordinates (crowd regions' too).
     pub fn check(&self, num_classes: usize) -> Result<(), DataError> {
         if self.boxes.len() != self.labels.len() {
             return Err(DataError::LengthMismatch {
@@ -267,11 +290,20 @@ impl Annotated {
                 labels: self.labels.len(),
             });
         }
-        for (index, (bbox, &label)) in self.boxes.iter().zip(&self.labels).enumerate() {
+        if !self.areas.is_empty() && self.areas.len() != self.boxes.len() {
+            return Err(DataError::AreaCount {
+                image: self.image.clone(),
+                boxes: self.boxes.len(),
+                areas: self.areas.len(),
+            });
+        }
+        let boxes = self.boxes.iter().zip(&self.labels).enumerate().map(|(i, (b, &l))| (format!("box {i}"), b, l));
+        let crowd = self.crowd.iter().enumerate().map(|(i, c)| (format!("crowd region {i}"), &c.bbox, c.label));
+        for (origin, bbox, label) in boxes.chain(crowd) {
             if label >= num_classes {
                 return Err(DataError::LabelOutOfRange {
                     image: self.image.clone(),
-                    index,
+                    origin,
                     label,
                     num_classes,
                 });
@@ -279,7 +311,7 @@ impl Annotated {
             if bbox.iter().any(|v| !v.is_finite()) {
                 return Err(DataError::NonFiniteBox {
                     image: self.image.clone(),
-                    origin: format!("box {index}"),
+                    origin,
                     bbox: *bbox,
                 });
             }
@@ -337,6 +369,7 @@ mod tests {
             bbox,
             label: 1,
             origin: "object 0".into(),
+            area: None,
         }
     }
 
@@ -383,8 +416,11 @@ mod tests {
             raw([100.0, 0.0, 120.0, 10.0]), // right of a 100-wide image: x1 = x2 = 100 after clip
             raw([5.0, 5.0, 15.0, 15.0]),    // fine
         ];
+        // Annotated areas 1, 2, 3, 4 follow their boxes: only the kept one's remains.
+        let boxes = (1..).zip(boxes).map(|(i, b)| RawBox { area: Some(i as f64), ..b }).collect();
         let a = validate_boxes("b.png", 100, 50, boxes, &mut w).unwrap();
         assert_eq!(a.boxes, vec![[5.0, 5.0, 15.0, 15.0]]);
+        assert_eq!(a.areas, vec![4.0]);
         let reasons: Vec<_> = w
             .iter()
             .map(|w| match w {
@@ -444,11 +480,25 @@ mod tests {
             height: 10,
             boxes: vec![[0.0, 0.0, 1.0, 1.0]],
             labels: vec![2],
+            areas: vec![],
+            crowd: vec![Crowd { bbox: [0.0, 0.0, 5.0, 5.0], label: 1 }],
         };
         assert!(matches!(
             a.check(2),
             Err(DataError::LabelOutOfRange { label: 2, .. })
         ));
+        assert!(a.check(3).is_ok());
+        let e = a.check(1).unwrap_err().to_string();
+        assert!(e.contains("box 0"), "{e}");
+        a.labels[0] = 0;
+        let e = a.check(1).unwrap_err().to_string();
+        assert!(e.contains("crowd region 0"), "{e}");
+        a.areas = vec![0.5, 0.5];
+        assert!(matches!(
+            a.check(3),
+            Err(DataError::AreaCount { boxes: 1, areas: 2, .. })
+        ));
+        a.areas.pop();
         assert!(a.check(3).is_ok());
         a.labels.push(0);
         assert!(matches!(

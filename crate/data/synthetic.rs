@@ -124,6 +124,8 @@ pub fn generate_scene(cfg: &SceneConfig, seed: u64) -> Result<(RgbImage, Annotat
         height: cfg.height,
         boxes: objects.iter().map(|o| o.bbox.map(|v| v as f32)).collect(),
         labels: objects.iter().map(|o| o.class).collect(),
+        areas: Vec::new(),
+        crowd: Vec::new(),
     };
     Ok((image, annotated))
 }

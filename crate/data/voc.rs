@@ -130,6 +130,7 @@ pub fn parse_voc(
             bbox,
             label,
             origin,
+            area: None,
         });
     }
     let item = validate_boxes(
@@ -178,7 +179,8 @@ pub fn read_voc_file(
     )
 }
 
-/// Writes one VOC XML annotation (xmin = x1 + 1, xmax = x2; `difficult` 0, depth 3).
+/// Writes one VOC XML annotation (xmin = x1 + 1, xmax = x2; `difficult` 0, depth 3); VOC has
+/// no crowd regions or annotated areas, so those are not written.
 /// Errors on label/box count mismatch, labels outside `classes`, non-finite boxes.
 pub fn to_voc_xml(item: &Annotated, classes: &[String]) -> Result<String, DataError> {
     item.check(classes.len())?;
@@ -329,6 +331,8 @@ mod tests {
             // Fractional x1 = 0.1: 0.1 + 1 - 1 is not 0.1 in f32, but is after the f64 trip.
             boxes: vec![[0.1, 2.0, 10.0, 20.5], [30.0, 40.0, 64.0, 48.0]],
             labels: vec![1, 0],
+            areas: vec![],
+            crowd: vec![],
         };
         let xml = to_voc_xml(&item, &classes).unwrap();
         // Integer corners print as VOC-style integers: x1 = 30 -> xmin 31.

@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::Target;
-use crate::data::{Annotated, DataError};
+use crate::data::{Annotated, Crowd, DataError};
 use crate::data::transform::{Letterbox, hflip, to_chw_normalized};
 
 /// One training image at the network's input size, with its boxes in input pixels.
@@ -14,6 +14,10 @@ use crate::data::transform::{Letterbox, hflip, to_chw_normalized};
 pub struct TrainSample {
     pub image: RgbImage,
     pub target: Target,
+    /// For evaluation only, in input pixels: the annotated areas of `target.boxes` (see
+    /// [`Annotated::areas`]) and the crowd regions, which training never sees.
+    pub areas: Vec<f64>,
+    pub crowd: Vec<Crowd>,
 }
 
 impl TrainSample {
@@ -21,7 +25,9 @@ impl TrainSample {
     pub fn new(image: &RgbImage, ann: &Annotated, size: u32) -> Result<Self, DataError> {
         let lb = Letterbox::fit(image.width(), image.height(), size, size)?;
         let boxes = ann.boxes.iter().map(|b| lb.map_box(*b)).collect();
-        Ok(Self { image: lb.apply_image(image), target: Target { boxes, labels: ann.labels.clone() } })
+        let areas = ann.areas.iter().map(|a| a * f64::from(lb.scale).powi(2)).collect();
+        let crowd = ann.crowd.iter().map(|c| Crowd { bbox: lb.map_box(c.bbox), label: c.label }).collect();
+        Ok(Self { image: lb.apply_image(image), target: Target { boxes, labels: ann.labels.clone() }, areas, crowd })
     }
 }
 

@@ -81,7 +81,7 @@ impl WebTrainer {
             if !(b[4] >= 0.0 && b[4].fract() == 0.0 && (b[4] as usize) < classes) {
                 return Err(js_err(format!("{name}: box {} has class index {}, but there are {classes} classes", i + 1, b[4])));
             }
-            raw.push(RawBox { bbox: [b[0], b[1], b[2], b[3]], label: b[4] as usize, origin: format!("box {}", i + 1) });
+            raw.push(RawBox { bbox: [b[0], b[1], b[2], b[3]], label: b[4] as usize, origin: format!("box {}", i + 1), area: None });
         }
         let mut warnings = Vec::new();
         let ann = validate_boxes(&name, width, height, raw, &mut warnings).map_err(js_err)?;

@@ -55,9 +55,10 @@ test('COCO export: [x1, y1, x2, y2] becomes [x, y, w, h]; categories are the cla
 
 test('COCO export then import gives the same boxes', () => {
   const text = JSON.stringify(toCoco(sample(), ['a.jpg', 'b.png']));
-  const { images, classNames, skipped } = readCoco(parseCoco(text, 'annotations.json'), 'annotations.json');
+  const { images, classNames, skipped, crowd } = readCoco(parseCoco(text, 'annotations.json'), 'annotations.json');
   assert.deepEqual(classNames, ['object', 'cat']);
   assert.equal(skipped, 0);
+  assert.equal(crowd, 0);
   assert.deepEqual(images, [
     { file: 'a.jpg', boxes: [{ bbox: [10, 20, 50, 60], className: 'object' }, { bbox: [0, 0, 100, 80], className: 'cat' }] },
     { file: 'b.png', boxes: [] },
@@ -80,6 +81,16 @@ test('COCO import errors name the problem', () => {
   assert.throws(() => readCoco(coco, 'ann.json'), /image id 8/);
   coco.annotations[0] = { id: 5, image_id: 7, category_id: 1, bbox: [0, 0, 'x', 5] };
   assert.equal(readCoco(coco, 'ann.json').skipped, 1);
+});
+
+test('COCO crowd regions are left out and counted', () => {
+  const coco = { images: [{ id: 7, file_name: 'dog.jpg' }], categories: [{ id: 1, name: 'dog' }], annotations: [
+    { id: 1, image_id: 7, category_id: 1, bbox: [0, 0, 5, 5], iscrowd: 0 },
+    { id: 2, image_id: 7, category_id: 1, bbox: [0, 0, 50, 50], iscrowd: 1 },
+  ] };
+  const { images, skipped, crowd } = readCoco(coco, 'ann.json');
+  assert.deepEqual(images[0].boxes, [{ bbox: [0, 0, 5, 5], className: 'dog' }]);
+  assert.deepEqual([skipped, crowd], [0, 1]);
 });
 
 test('COCO file names are found beside the JSON, as written, or by base name', () => {

@@ -33,9 +33,10 @@ const validBox = (b) => Array.isArray(b) && b.length === 4 && b.every(Number.isF
 
 /**
  * The photos of a parsed COCO object: {images: [{file, boxes: [{bbox, className}]}], classNames,
- * skipped} where `file` is the file_name as written, classNames all category names in id order
- * and skipped the number of annotations without a valid bbox. Throws on an annotation of an
- * unknown category or image (naming its id and the image), and on repeated ids.
+ * skipped, crowd} where `file` is the file_name as written, classNames all category names in id
+ * order, skipped the number of annotations without a valid bbox and crowd the number of crowd
+ * regions (`iscrowd` 1: a box around many objects, which is not trained on), left out. Throws on
+ * an annotation of an unknown category or image (naming its id and the image), and on repeated ids.
  */
 export function readCoco(coco, file) {
   const cats = new Map();
@@ -50,6 +51,7 @@ export function readCoco(coco, file) {
     images.set(im.id, { file: im.file_name, boxes: [] });
   }
   let skipped = 0;
+  let crowd = 0;
   for (const a of coco.annotations) {
     const image = images.get(a.image_id);
     if (!image) throw new Error(`${file}: annotation ${a.id} refers to image id ${a.image_id}, which is not in "images"`);
@@ -59,11 +61,15 @@ export function readCoco(coco, file) {
       skipped++;
       continue;
     }
+    if (a.iscrowd) {
+      crowd++;
+      continue;
+    }
     const [x, y, w, h] = a.bbox;
     image.boxes.push({ bbox: [x, y, x + w, y + h], className });
   }
   const classNames = [...cats.entries()].sort((a, b) => a[0] - b[0]).map(([, name]) => name);
-  return { images: [...images.values()], classNames, skipped };
+  return { images: [...images.values()], classNames, skipped, crowd };
 }
 
 /**

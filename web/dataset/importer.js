@@ -94,7 +94,7 @@ export async function readImport(files) {
 /** The photos a COCO JSON lists, matched with the provided images: {items: [{entry, boxes}], classNames, notes}. */
 async function fromCoco(json, images) {
   const coco = parseCoco(await json.blob.text(), json.path);
-  const { images: listed, classNames, skipped } = readCoco(coco, json.path);
+  const { images: listed, classNames, skipped, crowd } = readCoco(coco, json.path);
   const paths = images.map((e) => e.path);
   const items = [];
   const missing = [];
@@ -109,6 +109,7 @@ async function fromCoco(json, images) {
     notes.push(`${missing.length} ${missing.length === 1 ? 'photo' : 'photos'} listed in ${json.path} ${missing.length === 1 ? 'was' : 'were'} not provided and skipped: ${listNames(missing)}.${hint}`);
   }
   if (skipped) notes.push(`${skipped} ${skipped === 1 ? 'annotation' : 'annotations'} without a valid bbox ${skipped === 1 ? 'was' : 'were'} skipped.`);
+  if (crowd) notes.push(`${crowd} crowd ${crowd === 1 ? 'region (iscrowd) was' : 'regions (iscrowd) were'} left out: the detector learns single objects.`);
   return { items, classNames, notes };
 }
 

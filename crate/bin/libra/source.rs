@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
 use libra_rcnn::data::voc::VocClasses;
-use libra_rcnn::data::{Annotated, Warning, coco, read_image_file, voc};
+use libra_rcnn::data::{Annotated, Crowd, Warning, coco, read_image_file, voc};
 use libra_rcnn::train::TrainSample;
 
 /// `synthetic:N[:SEED]`, `coco:ANNOTATIONS.json[:IMAGE_DIR]` or `voc:DIR` (DIR/Annotations/*.xml,
@@ -64,8 +64,11 @@ fn load_images(classes: Vec<String>, items: &[Annotated], dir: &Path, input: u32
 /// Annotations are in the declared image size; rescale if the file's real size differs.
 fn scaled(a: &Annotated, img: &image::RgbImage) -> Annotated {
     let (sx, sy) = (img.width() as f32 / a.width.max(1) as f32, img.height() as f32 / a.height.max(1) as f32);
-    let boxes = a.boxes.iter().map(|b| [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy]).collect();
-    Annotated { boxes, width: img.width(), height: img.height(), ..a.clone() }
+    let scale = |b: &[f32; 4]| [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy];
+    let boxes = a.boxes.iter().map(scale).collect();
+    let areas = a.areas.iter().map(|v| v * f64::from(sx) * f64::from(sy)).collect();
+    let crowd = a.crowd.iter().map(|c| Crowd { bbox: scale(&c.bbox), label: c.label }).collect();
+    Annotated { boxes, areas, crowd, width: img.width(), height: img.height(), ..a.clone() }
 }
 
 fn warn_strings(w: &[Warning]) -> Vec<String> {
