@@ -1,18 +1,18 @@
 //! Fine-tuning a detector on someone's own labelled photos, one step at a time: the page drives
 //! it step by step (so it can pause, stop and refresh its views between steps), the native
-//! DeepForest test in a loop.
+//! DeepForest test in a loop. The training itself is a [`Run`].
 
 use burn::module::Module;
 use image::RgbImage;
 use serde::Deserialize;
 
-use crate::config::{BackboneConfig, Balance};
+use crate::config::Balance;
 use crate::data::Annotated;
 use crate::error::{Error, Result};
 use crate::eval::ApReport;
 use crate::infer::evaluate_samples;
 use crate::model::LibraRcnn;
-use crate::train::{Batches, StepReport, TrainConfig, TrainSample, Trainable, Trainer};
+use crate::train::{Run, StepReport, TrainConfig, TrainSample, Trainable, Trainer};
 
 /// What to train and how; every field has a default suited to 20–200 photos.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -23,7 +23,8 @@ pub struct FineTuneOptions {
     pub classes: Vec<String>,
     pub steps: usize,
     pub batch_size: usize,
-    /// Adam's learning rate; `None`: 2e-4 for the ImageNet MobileNetV2 backbone, 2e-3 from scratch.
+    /// Adam's learning rate; `None`: [`TrainConfig::adam_for`]'s (2e-4 for the MobileNetV2
+    /// backbone, 2e-3 for the tiny one).
     pub lr: Option<f64>,
     pub trainable: Trainable,
     /// The balancing parts to train with (an ablation); `None` keeps the model's own.
@@ -43,10 +44,8 @@ impl Default for FineTuneOptions {
 
 /// A model under fine-tuning with its training and held-out images (letterboxed to its input).
 pub struct FineTune {
-    trainer: Trainer,
-    train: Vec<TrainSample>,
+    run: Run<'static>,
     held_out: Vec<TrainSample>,
-    batches: Option<Batches>,
 }
 
 impl FineTune {
@@ -65,58 +64,56 @@ impl FineTune {
         }
         config.validate()?;
         model.config = config;
-        let pretrained = matches!(model.config.backbone, BackboneConfig::MobileNetV2 { .. });
-        let (steps, batch) = (options.steps.max(1), options.batch_size.max(1));
-        let base = if pretrained { TrainConfig::adam_fine_tune(steps, batch) } else { TrainConfig::adam(steps, batch) };
+        // The page fine-tunes a checkpoint, so its backbone starts trained.
+        let base = TrainConfig::adam_for(&model.config.backbone, true, options.steps.max(1), options.batch_size.max(1));
         let train = TrainConfig { lr: options.lr.unwrap_or(base.lr), trainable: options.trainable, seed: options.seed, ..base };
-        Ok(Self { trainer: Trainer::new(model, train), train: Vec::new(), held_out: Vec::new(), batches: None })
+        Ok(Self { run: Run::new(Trainer::new(model, train), Vec::new()), held_out: Vec::new() })
     }
 
     /// Side of the (square) network input in pixels.
     pub fn input_size(&self) -> u32 {
-        self.trainer.model.config.input_size as u32
+        self.run.trainer().model.config.input_size as u32
     }
 
     pub fn classes(&self) -> &[String] {
-        &self.trainer.model.config.classes
+        &self.run.trainer().model.config.classes
     }
 
     /// Adds a photo with its boxes (in its own pixels) to the training or the held-out images.
     pub fn add(&mut self, image: &RgbImage, ann: &Annotated, held_out: bool) -> Result<()> {
-        if self.batches.is_some() {
+        if self.run.started() {
             return Err(Error::Input("photos cannot be added once training has started".into()));
         }
         ann.check(self.classes().len())?;
         let sample = TrainSample::new(image, ann, self.input_size())?;
-        if held_out { &mut self.held_out } else { &mut self.train }.push(sample);
-        Ok(())
+        if held_out {
+            self.held_out.push(sample);
+            Ok(())
+        } else {
+            self.run.add(sample)
+        }
     }
 
     /// (training images, held-out images).
     pub fn counts(&self) -> (usize, usize) {
-        (self.train.len(), self.held_out.len())
+        (self.run.samples().len(), self.held_out.len())
     }
 
     /// Steps taken and steps asked for.
     pub fn progress(&self) -> (usize, usize) {
-        (self.trainer.step, self.trainer.config.steps)
+        (self.run.trainer().step, self.run.trainer().config.steps)
     }
 
     pub fn done(&self) -> bool {
-        self.trainer.step >= self.trainer.config.steps
+        self.run.done()
     }
 
     /// One optimisation step on the next batch.
     pub async fn step(&mut self) -> Result<StepReport> {
-        if self.train.is_empty() {
+        if self.run.samples().is_empty() {
             return Err(Error::Input("there are no training photos: label at least one photo".into()));
         }
-        if self.done() {
-            return Err(Error::Input(format!("training is finished ({} steps)", self.trainer.config.steps)));
-        }
-        let (len, size, seed) = (self.train.len(), self.trainer.config.batch_size, self.trainer.config.seed);
-        let batch: Vec<TrainSample> = self.batches.get_or_insert_with(|| Batches::new(len, size, seed)).next_batch().into_iter().map(|i| self.train[i].clone()).collect();
-        self.trainer.step(&batch).await
+        self.run.step().await
     }
 
     /// COCO-style AP on the held-out images (`None` without any).
@@ -129,7 +126,7 @@ impl FineTune {
 
     /// The model as trained so far, for inference (no autodiff).
     pub fn model(&self) -> LibraRcnn {
-        self.trainer.model.valid()
+        self.run.trainer().model.valid()
     }
 }
 
@@ -145,7 +142,7 @@ mod tests {
 
     fn photo(boxes: Vec<[f32; 4]>, labels: Vec<usize>) -> (RgbImage, Annotated) {
         let image = RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, 90]));
-        (image, Annotated { image: "p".into(), width: 96, height: 64, boxes, labels })
+        (image, Annotated { image: "p".into(), width: 96, height: 64, boxes, labels, areas: vec![], crowd: vec![] })
     }
 
     #[test]
@@ -160,7 +157,7 @@ mod tests {
         assert_eq!(m.bbox_head.reg.weight.dims()[1], 4);
         assert_eq!((ft.input_size(), m.config.rpn.post_nms_train), (128, 20));
         assert!(m.bfp.is_none() && !m.config.neck.bfp, "BFP switched off");
-        assert_eq!(ft.trainer.config.lr, 2e-3, "from-scratch Adam rate for the tiny backbone");
+        assert_eq!(ft.run.trainer().config.lr, 2e-3, "from-scratch Adam rate for the tiny backbone");
     }
 
     #[test]
@@ -172,7 +169,7 @@ mod tests {
         // so [12, 6, 48, 30] becomes [8, 4 + 10, 32, 20 + 10].
         let (img, ann) = photo(vec![[12.0, 6.0, 48.0, 30.0]], vec![0]);
         ft.add(&img, &ann, false).unwrap();
-        assert_eq!(ft.train[0].target.boxes, vec![[8.0, 14.0, 32.0, 30.0]]);
+        assert_eq!(ft.run.samples()[0].target.boxes, vec![[8.0, 14.0, 32.0, 30.0]]);
         let (img, bad) = photo(vec![[1.0, 1.0, 9.0, 9.0]], vec![3]);
         let e = ft.add(&img, &bad, true).unwrap_err().to_string();
         assert!(e.contains("label") || e.contains("class"), "{e}");

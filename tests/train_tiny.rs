@@ -8,7 +8,7 @@ use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
 use libra_rcnn::infer::evaluate_samples;
 use libra_rcnn::model::LibraRcnn;
-use libra_rcnn::train::{TrainConfig, TrainSample, Trainer, fit};
+use libra_rcnn::train::{Run, TrainConfig, TrainSample, Trainer};
 
 fn scenes(cfg: &DetectorConfig, count: usize, seed: u64) -> Vec<TrainSample> {
     let scene = cfg.scene_config();
@@ -31,16 +31,16 @@ fn tiny_preset_learns_generated_scenes() {
     let model = LibraRcnn::new(&cfg, &dev.clone().autodiff()).expect("model");
     let before = pollster::block_on(evaluate_samples(&model.valid(), &val, 8)).expect("eval").ap50.unwrap_or(0.0);
 
-    let mut trainer = Trainer::new(model, TrainConfig::adam(TRAIN_STEPS, 8));
+    let mut run = Run::new(Trainer::new(model, TrainConfig::adam(TRAIN_STEPS, 8)), train);
     let mut first = None;
     let mut last = 0.0;
-    pollster::block_on(fit(&mut trainer, &train, |r| {
+    pollster::block_on(run.run_until(TRAIN_STEPS, |r| {
         assert!(!r.skipped, "step {} had a non-finite loss", r.step);
         first.get_or_insert(r.losses.total);
         last = r.losses.total;
     }))
     .expect("training");
-    let after = pollster::block_on(evaluate_samples(&trainer.model.valid(), &val, 8)).expect("eval").ap50.unwrap_or(0.0);
+    let after = pollster::block_on(evaluate_samples(&run.trainer().model.valid(), &val, 8)).expect("eval").ap50.unwrap_or(0.0);
     eprintln!("tiny: AP50 {before:.3} -> {after:.3}, loss {:.3} -> {last:.3}", first.unwrap_or_default());
     assert!(last < first.unwrap_or_default(), "loss did not go down");
     assert!(after >= before + MIN_GAIN, "AP50 {before:.3} -> {after:.3}: gain below {MIN_GAIN}");

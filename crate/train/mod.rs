@@ -1,9 +1,10 @@
 //! Our own training loop (burn-train's Learner does not run in wasm): SGD with momentum or
 //! Adam/AdamW, linear warm-up, step decay, gradient clipping, weight decay, horizontal flips,
-//! and a NaN guard that skips (and reports) a step whose loss is not finite.
+//! and a NaN guard that skips (and reports) a step whose loss is not finite. [`Run`] drives it.
 
 pub mod batch;
 pub mod losses;
+mod run;
 
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
@@ -13,10 +14,12 @@ use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Sgd
 use burn::tensor::Transaction;
 use serde::{Deserialize, Serialize};
 
+use crate::config::BackboneConfig;
 use crate::error::Result;
 use crate::model::LibraRcnn;
 pub use batch::TrainSample;
 pub use losses::{RoiSampling, Target, forward_train};
+pub use run::Run;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 pub enum Optimizer {
@@ -96,6 +99,17 @@ impl TrainConfig {
         Self { lr: 2e-4, ..Self::adam(steps, batch_size) }
     }
 
+    /// The default Adam schedule for a model with `backbone`, for the CLI and the page alike:
+    /// [`Self::adam_fine_tune`] (2e-4) for a MobileNetV2 that starts `pretrained` (from ImageNet
+    /// or a checkpoint), [`Self::adam`] (2e-3) otherwise.
+    pub fn adam_for(backbone: &BackboneConfig, pretrained: bool, steps: usize, batch_size: usize) -> Self {
+        if pretrained && matches!(backbone, BackboneConfig::MobileNetV2 { .. }) {
+            Self::adam_fine_tune(steps, batch_size)
+        } else {
+            Self::adam(steps, batch_size)
+        }
+    }
+
     /// Learning rate at `step` (0-based).
     pub fn lr_at(&self, step: usize) -> f64 {
         let decays = self.decay_steps.iter().filter(|&&d| step >= d).count() as i32;
@@ -138,6 +152,9 @@ pub struct StepLosses {
 #[derive(Clone, Debug, Serialize)]
 pub struct StepReport {
     pub step: usize,
+    /// Indices of the batch's samples: into the [`Run`]'s samples, or into the batch given to
+    /// [`Trainer::step`].
+    pub batch: Vec<usize>,
     pub lr: f64,
     pub losses: StepLosses,
     /// True when the loss was not finite and the update was not applied.
@@ -201,6 +218,7 @@ impl Trainer {
         }
         let report = StepReport {
             step: self.step,
+            batch: (0..batch.len()).collect(),
             lr,
             losses,
             skipped,
@@ -210,50 +228,6 @@ impl Trainer {
         self.step += 1;
         Ok(report)
     }
-}
-
-/// Batches of sample indices: every sample once per epoch, in an order reshuffled each epoch
-/// from `seed`; batches run across epoch boundaries.
-pub struct Batches {
-    len: usize,
-    size: usize,
-    order: Vec<usize>,
-    rng: rand_chacha::ChaCha8Rng,
-}
-
-impl Batches {
-    /// Batches of `size` (clamped to 1..=len) over `len` samples.
-    pub fn new(len: usize, size: usize, seed: u64) -> Self {
-        use rand::SeedableRng;
-        Self { len, size: size.clamp(1, len.max(1)), order: Vec::new(), rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed) }
-    }
-
-    /// The next batch's indices (empty when there are no samples).
-    pub fn next_batch(&mut self) -> Vec<usize> {
-        use rand::seq::SliceRandom;
-        if self.len == 0 {
-            return Vec::new();
-        }
-        while self.order.len() < self.size {
-            let mut epoch: Vec<usize> = (0..self.len).collect();
-            epoch.shuffle(&mut self.rng);
-            self.order.extend(epoch);
-        }
-        self.order.drain(..self.size).collect()
-    }
-}
-
-/// Trains for `trainer.config.steps` steps over `samples` (reshuffled each epoch from the
-/// config's seed), calling `on_step` after every step. A step whose loss is not finite is
-/// skipped and reported, not applied.
-pub async fn fit(trainer: &mut Trainer, samples: &[TrainSample], mut on_step: impl FnMut(&StepReport)) -> Result<()> {
-    let mut batches = Batches::new(samples.len(), trainer.config.batch_size, trainer.config.seed);
-    while trainer.step < trainer.config.steps {
-        let batch: Vec<TrainSample> = batches.next_batch().into_iter().map(|i| samples[i].clone()).collect();
-        let report = trainer.step(&batch).await?;
-        on_step(&report);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -268,19 +242,5 @@ mod tests {
         for (step, want) in [(0, 0.1), (5, 0.55), (10, 1.0), (19, 1.0), (20, 0.1), (29, 0.1), (30, 0.01)] {
             assert!((c.lr_at(step) - want).abs() < 1e-12, "step {step}: {} vs {want}", c.lr_at(step));
         }
-    }
-
-    #[test]
-    fn batches_cover_every_sample_once_per_epoch() {
-        // 5 samples in batches of 2: 5 batches hold 10 indices = two whole epochs.
-        let mut b = Batches::new(5, 2, 7);
-        let seen: Vec<usize> = (0..5).flat_map(|_| b.next_batch()).collect();
-        for epoch in seen.chunks(5) {
-            let mut e = epoch.to_vec();
-            e.sort();
-            assert_eq!(e, vec![0, 1, 2, 3, 4]);
-        }
-        assert_eq!(Batches::new(3, 8, 0).next_batch().len(), 3, "batch clamped to the data");
-        assert!(Batches::new(0, 2, 0).next_batch().is_empty());
     }
 }
