@@ -249,7 +249,7 @@ async function runLive(video, source, token) {
 
 async function openSample(file) {
   try {
-    const res = await fetch(`/web/samples/${encodeURIComponent(file)}`);
+    const res = await fetch(new URL(`samples/${encodeURIComponent(file)}`, import.meta.url));
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const bitmap = await decodeImage(await res.blob());
     if (!bitmap) throw new Error('not an image');

@@ -23,7 +23,7 @@ export class WorkerClient {
   #closed = null; // the error pending and later requests reject with, once shut down
 
   /** A worker running the module `url`; `name` ("detector", "trainer") goes into messages. */
-  constructor(url = '/web/worker.js', name = 'detector') {
+  constructor(url = new URL('worker.js', import.meta.url), name = 'detector') {
     this.#name = name;
     this.#worker = new Worker(url, { type: 'module' });
     this.#worker.onmessage = (e) => this.#receive(e.data);
@@ -101,7 +101,7 @@ export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, 
       await client.request({ type: 'warmup' }, warmupTimeoutMs);
     }
     client.onProgress = null;
-    return { client, backend: started.backend, info: started.info };
+    return { client, backend: started.backend, info: started.info, download: started.download };
   } catch (e) {
     client.terminate();
     throw e;

@@ -4,7 +4,7 @@
 import { startDetector, WorkerDied } from './detector.js';
 import { deleteUserModel, loadUserModel, saveUserModel } from './modelstore.js';
 
-const DEFAULT_MODEL_URL = '/web/models/default.lrc';
+const DEFAULT_MODEL_URL = new URL('models/default.lrc', import.meta.url).href;
 const DEFAULT_MODEL_LABEL = 'default (browser preset, generated-scene shapes)';
 
 export class Engine {

@@ -63,7 +63,7 @@ export function renderLegend(list, note, info, spec) {
   if (spec.isDefault) {
     note.replaceChildren(
       'The default model finds the shapes of the generated scenes it was trained on, like this sample:',
-      el('img', { src: '/web/samples/scene_0000.png', alt: 'A generated scene: shapes on a textured background', className: 'legend-sample' }),
+      el('img', { src: new URL('samples/scene_0000.png', import.meta.url).href, alt: 'A generated scene: shapes on a textured background', className: 'legend-sample' }),
     );
   } else {
     note.textContent = `The ${info.classes.length} classes of ${spec.name} (${info.input_size} px input, ${(info.parameters / 1e6).toFixed(1)} M parameters):`;
@@ -73,7 +73,7 @@ export function renderLegend(list, note, info, spec) {
 /** A button with a thumbnail per bundled sample (from annotations.json); `onPick(file)` on click. */
 export async function renderSamples(container, onPick) {
   try {
-    const res = await fetch('/web/samples/annotations.json');
+    const res = await fetch(new URL('samples/annotations.json', import.meta.url));
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const coco = await res.json();
     container.replaceChildren(
@@ -82,7 +82,7 @@ export async function renderSamples(container, onPick) {
         const button = el(
           'button',
           { type: 'button', className: 'sample', title: `${image.file_name}: ${objects} objects` },
-          el('img', { src: `/web/samples/${image.file_name}`, alt: '', width: 88, height: Math.round((88 * image.height) / image.width) }),
+          el('img', { src: new URL(`samples/${image.file_name}`, import.meta.url).href, alt: '', width: 88, height: Math.round((88 * image.height) / image.width) }),
           el('span', { textContent: image.file_name.replace(/\.\w+$/, '').replace('_', ' ') }),
         );
         button.dataset.file = image.file_name;

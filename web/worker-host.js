@@ -38,6 +38,7 @@ self.addEventListener('error', (e) => {
 });
 
 let wasm = null; // the module's exports, once loaded
+let download = null; // how the wasm came (downloadOf), once loaded
 let memory = null; // its WebAssembly.Memory
 
 /** Loads the wasm module once; resolves with its exports. */
@@ -45,14 +46,32 @@ export async function loadWasm() {
   if (wasm) return wasm;
   progress('loading the WebAssembly module…');
   try {
-    const module = await import('/pkg/libra_rcnn.js');
-    memory = (await module.default()).memory;
+    const pkg = new URL('../pkg/', import.meta.url);
+    // wasm.json names the wasm by its content hash (written by crate/page), so a rebuilt wasm is
+    // a new URL and an unchanged one comes from the browser's cache.
+    const res = await fetch(new URL('wasm.json', pkg), { cache: 'no-cache' });
+    if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status}`);
+    const { wasm: file } = await res.json();
+    const module = await import(new URL('libra_rcnn.js', pkg).href);
+    const url = new URL(file, pkg);
+    memory = (await module.default({ module_or_path: url })).memory;
     wasm = module;
+    download = downloadOf(url.href);
   } catch (e) {
     throw new Error(`the WebAssembly module could not be loaded: ${errorText(e)}`);
   }
   return wasm;
 }
+
+/** The wasm's download as Resource Timing saw it: bytes on the wire (0 from the cache), compressed and plain body bytes, milliseconds. */
+function downloadOf(href) {
+  const entry = performance.getEntriesByName(href).at(-1);
+  if (!entry) return null;
+  return { transfer_bytes: entry.transferSize, encoded_bytes: entry.encodedBodySize, decoded_bytes: entry.decodedBodySize, ms: entry.duration };
+}
+
+/** The wasm's download (downloadOf), null before it loads. */
+export const wasmDownload = () => download;
 
 /** Bytes of wasm memory the instance has grown to (0 before it loads). */
 export const wasmMemoryBytes = () => memory?.buffer.byteLength ?? 0;

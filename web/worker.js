@@ -14,7 +14,7 @@
 //   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON
 // Replies, progress and panics: see worker-host.js.
 
-import { errorText, loadWasm, panic, progress, serve } from './worker-host.js';
+import { errorText, loadWasm, panic, progress, serve, wasmDownload } from './worker-host.js';
 
 const LIMITS = [
   'maxBufferSize',
@@ -94,7 +94,7 @@ async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   const info = JSON.parse(detector.info());
   inputSize = info.input_size;
   const { gpuAdapter, ...backendInfo } = choice;
-  return { backend: backendInfo, info };
+  return { backend: backendInfo, info, download: wasmDownload() };
 }
 
 async function warmup() {

@@ -73,6 +73,12 @@ test('the benchmark page runs at another input size (?size=384, one run, CPU)', 
       assert.deepEqual([r.model.input_size, r.input.width, r.input.height], [384, 384, 384], 'the network and the sample must be at 384 px');
       assert.ok(r.median.fps > 0 && r.detections > 0, `a finished run with detections: ${JSON.stringify(r.median)}, ${r.detections} detections`);
       checkTimings(assert, { timings: r.median });
+      // The first visit: the wasm comes compressed from the server, within the size budget.
+      const d = r.wasm_download;
+      console.log(`first detection ${r.first_detection_ms.toFixed(0)} ms after navigation; wasm ${JSON.stringify(d)}`);
+      assert.ok(r.first_detection_ms > 0, `first_detection_ms: ${r.first_detection_ms}`);
+      assert.ok(d && d.decoded_bytes > 1e6, `the wasm's download must be timed: ${JSON.stringify(d)}`);
+      assert.ok(d.encoded_bytes < d.decoded_bytes / 2 && d.encoded_bytes <= 10e6, `the wasm must come compressed, at most 10 MB: ${JSON.stringify(d)}`);
     });
   } finally {
     await browser.close();

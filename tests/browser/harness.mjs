@@ -1,4 +1,4 @@
-// Shared helpers of the browser tests: the `libra serve` server, Chromium through playwright-core,
+// Shared helpers of the browser tests: the page's server (`libra-page serve`), Chromium through playwright-core,
 // page state and results, boxes, ground truth and the native CLI for comparisons.
 // Only the page contract is used: DOM ids, window.libraApp, body data-state and URL parameters.
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const TARGET = process.env.CARGO_TARGET_DIR || join(ROOT, 'target'); // as tests/run.sh
 export const LIBRA = join(TARGET, 'debug', 'libra');
+/** The page's build-and-serve tool (crate/page), built by `cargo serve`. */
+export const LIBRA_PAGE = join(TARGET, 'debug', 'libra-page');
 export const CHROMIUM = '/usr/bin/chromium';
 export const DEFAULT_MODEL = join(ROOT, 'web/models/default.lrc');
 export const SAMPLES = join(ROOT, 'web/samples');
@@ -26,14 +28,14 @@ export const MIN_SCORE = 0.3;
 
 // --- the native CLI and the server -----------------------------------------------------------
 
-function requireBinary() {
-  if (!existsSync(LIBRA)) throw new Error(`${LIBRA} is missing: run \`bash tests/run.sh\` (it builds the libra CLI and the page's wasm)`);
+function requireBinary(binary = LIBRA) {
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`bash tests/run.sh\` (it builds the libra CLI, the page tool and the page's wasm)`);
 }
 
-/** Starts `libra serve --no-build --port 0`; resolves to {url, stop}. */
+/** Starts `libra-page serve --no-build --port 0`; resolves to {url, stop}. */
 export async function startServer() {
-  requireBinary();
-  const proc = spawn(LIBRA, ['serve', '--no-build', '--port', '0'], {
+  requireBinary(LIBRA_PAGE);
+  const proc = spawn(LIBRA_PAGE, ['serve', '--no-build', '--port', '0'], {
     cwd: ROOT,
     env: { ...process.env, CARGO_TARGET_DIR: TARGET },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,14 +44,14 @@ export async function startServer() {
   let err = '';
   proc.stderr.on('data', (d) => { err += d; });
   const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`libra serve printed no URL within 60 s\nstdout: ${out}\nstderr: ${err}`)), 60_000);
+    const timer = setTimeout(() => fail(new Error(`libra-page serve printed no URL within 60 s\nstdout: ${out}\nstderr: ${err}`)), 60_000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/Serving the Libra R-CNN page at (http:\/\/127\.0\.0\.1:\d+\/)/);
       if (m) { clearTimeout(timer); ok(m[1]); }
     });
     proc.on('error', (e) => { clearTimeout(timer); fail(e); });
-    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`libra serve exited (${code}) before serving\nstdout: ${out}\nstderr: ${err}`)); });
+    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`libra-page serve exited (${code}) before serving\nstdout: ${out}\nstderr: ${err}`)); });
   });
   proc.stdout.resume();
   return {
@@ -59,6 +61,32 @@ export async function startServer() {
 }
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * Writes the page's static bundle (`libra-page bundle --no-build`) into `dir/sub` and serves
+ * `dir` with Python's plain `http.server` (no special headers, no compression); resolves to
+ * {url, stop} with `url` the server's root.
+ */
+export async function startStaticBundle(dir, sub = '') {
+  requireBinary(LIBRA_PAGE);
+  await execFileAsync(LIBRA_PAGE, ['bundle', '--no-build', '--out', join(dir, sub)], { cwd: ROOT, env: { ...process.env, CARGO_TARGET_DIR: TARGET } });
+  const proc = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`python3 -m http.server printed no port within 30 s: ${out}`)), 30_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/port (\d+)/);
+      if (m) { clearTimeout(timer); ok(`http://127.0.0.1:${m[1]}/`); }
+    });
+    proc.on('error', (e) => { clearTimeout(timer); fail(new Error(`python3 -m http.server could not start (Debian: apt-get install -y python3): ${e.message}`)); });
+    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`python3 -m http.server exited (${code}): ${out}`)); });
+  });
+  proc.stdout.resume();
+  proc.stderr.resume();
+  return { url, stop: () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill(); } };
+}
+
 
 /** Detections of the native CLI for one image, everything >= 0.05: [{bbox, score, label, class}]. */
 export async function nativeDetect(model = DEFAULT_MODEL, image = join(SAMPLES, SAMPLE)) {

@@ -56,7 +56,7 @@ export class TrainingRun {
   /** Starts the worker from `modelBytes` and sends it `photos` ({name, blob, boxes, heldOut}); then trains. */
   async start(modelBytes, photos) {
     try {
-      this.#client = new WorkerClient('/web/train/worker.js', 'trainer');
+      this.#client = new WorkerClient(new URL('worker.js', import.meta.url), 'trainer');
       this.#client.onDeath = (reason, { memoryBytes }) => this.#died(reason, memoryBytes);
       const copy = modelBytes.slice(0);
       await this.#client.request({ type: 'create', backend: this.backend, kernels: kernelsSetting(), modelBytes: copy, options: this.options }, CREATE_TIMEOUT_MS, [copy]);

@@ -1,7 +1,6 @@
 //! `libra`: train, evaluate, detect and run the ablation natively.
 
 mod draw;
-mod serve;
 mod source;
 mod y4m;
 
@@ -19,7 +18,7 @@ use libra_rcnn::eval::ApReport;
 use libra_rcnn::infer::{detect, evaluate_samples};
 use libra_rcnn::model::LibraRcnn;
 use libra_rcnn::model::backbone::Backbone;
-use libra_rcnn::train::{Optimizer, TrainConfig, TrainSample, Trainer, fit};
+use libra_rcnn::train::{Optimizer, Run, StepReport, TrainConfig, TrainSample, Trainer};
 use libra_rcnn::weights;
 use libra_rcnn::kernels::{self, Kernels};
 use source::Source;
@@ -124,17 +123,6 @@ enum Command {
         #[arg(long)]
         half: bool,
     },
-    /// Build the page (wasm, release) and serve it on 127.0.0.1.
-    Serve {
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Serve the existing build without rebuilding.
-        #[arg(long, conflicts_with = "build_only")]
-        no_build: bool,
-        /// Build, then exit without serving.
-        #[arg(long)]
-        build_only: bool,
-    },
     /// COCO-style AP of a checkpoint on a dataset.
     Eval {
         #[arg(long)]
@@ -235,8 +223,7 @@ fn print_header() {
 }
 
 fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
-    let pretrained = (a.pretrained || a.init.is_some()) && matches!(cfg.backbone, BackboneConfig::MobileNetV2 { .. });
-    let adam = if pretrained { TrainConfig::adam_fine_tune(a.steps, a.batch) } else { TrainConfig::adam(a.steps, a.batch) };
+    let adam = TrainConfig::adam_for(&cfg.backbone, a.pretrained || a.init.is_some(), a.steps, a.batch);
     let mut t = match a.optimizer {
         Opt::Sgd => TrainConfig::sgd(a.steps, a.batch),
         Opt::Adam => adam,
@@ -288,7 +275,7 @@ fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, lab
         Some(path) => checkpoint::load(path, &dev.clone().autodiff())?,
         None => build_model(cfg, a.pretrained, &dev.clone().autodiff())?,
     };
-    let mut trainer = Trainer::new(model, train_config(a, cfg));
+    let mut run = Run::new(Trainer::new(model, train_config(a, cfg)), &data.train);
     let bar = ProgressBar::new(a.steps as u64).with_style(
         ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}").expect("template"),
     );
@@ -296,34 +283,30 @@ fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, lab
     let start = Instant::now();
     let mut skipped = 0;
     let mut avg = None::<f32>;
-    let every = a.eval_every;
-    let mut checkpoints: Vec<usize> = (1..).map(|k| k * every).take_while(|s| every > 0 && *s < a.steps).collect();
-    checkpoints.reverse();
-    loop {
-        let until = checkpoints.pop().unwrap_or(a.steps);
-        trainer.config.steps = until;
-        pollster::block_on(fit(&mut trainer, &data.train, |r| {
-            skipped += r.skipped as usize;
-            avg = Some(avg.map_or(r.losses.total, |m| 0.95 * m + 0.05 * r.losses.total));
-            bar.set_position(r.step as u64 + 1);
-            bar.set_message(format!(
-                "loss {:.3} (rpn {:.3}/{:.3} rcnn {:.3}/{:.3}) lr {:.2e}",
-                avg.unwrap_or_default(),
-                r.losses.rpn_cls,
-                r.losses.rpn_reg,
-                r.losses.rcnn_cls,
-                r.losses.rcnn_reg,
-                r.lr
-            ));
-        }))?;
-        if until >= a.steps {
-            break;
-        }
-        let r = pollster::block_on(evaluate_samples(&trainer.model.valid(), &data.val, 4))?;
+    let mut on_step = |r: &StepReport| {
+        skipped += r.skipped as usize;
+        avg = Some(avg.map_or(r.losses.total, |m| 0.95 * m + 0.05 * r.losses.total));
+        bar.set_position(r.step as u64 + 1);
+        bar.set_message(format!(
+            "loss {:.3} (rpn {:.3}/{:.3} rcnn {:.3}/{:.3}) lr {:.2e}",
+            avg.unwrap_or_default(),
+            r.losses.rpn_cls,
+            r.losses.rpn_reg,
+            r.losses.rcnn_cls,
+            r.losses.rcnn_reg,
+            r.lr
+        ));
+    };
+    // Evaluation pauses the run; it goes on with the next batch of the same order.
+    let pauses: Vec<usize> = if a.eval_every > 0 { (a.eval_every..a.steps).step_by(a.eval_every).collect() } else { Vec::new() };
+    for until in pauses {
+        pollster::block_on(run.run_until(until, &mut on_step))?;
+        let r = pollster::block_on(evaluate_samples(&run.trainer().model.valid(), &data.val, 4))?;
         bar.suspend(|| eprintln!("{label} step {until}: AP50 {:.3}", r.ap50.unwrap_or(0.0)));
     }
+    pollster::block_on(run.run_until(a.steps, &mut on_step))?;
     bar.finish();
-    let model = trainer.model.valid();
+    let model = run.trainer().model.valid();
     let report = pollster::block_on(evaluate_samples(&model, &data.val, 4))?;
     eprintln!("{label}: {} steps in {:.1} s, {skipped} skipped (non-finite loss)", a.steps, start.elapsed().as_secs_f32());
     Ok((model, report))
@@ -446,14 +429,6 @@ fn main() -> Result<()> {
             let m = checkpoint::load(&model, &dev)?;
             checkpoint::save(&m, &out, half)?;
             println!("wrote {} ({} bytes)", out.display(), std::fs::metadata(&out)?.len());
-        }
-        Command::Serve { port, no_build, build_only } => {
-            if !no_build {
-                serve::build()?;
-            }
-            if !build_only {
-                serve::serve(port)?;
-            }
         }
         Command::Scenes { count, size, seed, out, y4m } => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
