@@ -2,6 +2,11 @@
 //! 512 px, with the model's analytic FLOPs, achieved GFLOP/s, and an sgemm measured in the same
 //! run on the same device. CPU (flex) always; wgpu too when `LIBRA_BENCH_WGPU=1`.
 //! Weights are random (timing does not depend on them). Median of N runs after one warm-up.
+//!
+//! The peer: the same run then times PyTorch/torchvision's Faster R-CNN + FPN at the preset's
+//! widths (`benches/peer/`, which installs torch into a venv outside the repository on first
+//! use) on the same number of threads, and prints both side by side with our time / its time.
+//! `LIBRA_BENCH_PEER=0` leaves it out.
 
 use std::time::Instant;
 
@@ -41,8 +46,17 @@ fn sgemm_gflops(dev: &Device, n: usize) -> f64 {
     2.0 * (n * n * n) as f64 / s / 1e9
 }
 
-fn bench(name: &str, dev: &Device) {
-    println!("## {name}: sgemm 1024^3 {:.1} GFLOP/s", sgemm_gflops(dev, 1024));
+/// Milliseconds per image at one input size.
+struct Row {
+    size: usize,
+    infer_ms: f64,
+    train_ms: f64,
+}
+
+fn bench(name: &str, dev: &Device) -> (f64, Vec<Row>) {
+    let sgemm = sgemm_gflops(dev, 1024);
+    println!("## {name}: sgemm 1024^3 {sgemm:.1} GFLOP/s");
+    let mut rows = Vec::new();
     println!("{:>5} {:>10} {:>12} {:>10} {:>16} {:>12} {:>10}", "size", "fwd GFLOP", "infer ms/img", "GFLOP/s", "train GFLOP/img", "train ms/img", "GFLOP/s");
     let classes: Vec<String> = SCENE_CLASSES.iter().map(|s| s.to_string()).collect();
     for size in [320, 512] {
@@ -77,14 +91,46 @@ fn bench(name: &str, dev: &Device) {
             step * 1e3,
             train / step / 1e9
         );
+        rows.push(Row { size, infer_ms: infer * 1e3, train_ms: step * 1e3 });
+    }
+    (sgemm, rows)
+}
+
+/// Runs `benches/peer/run.sh` on `threads` threads and prints its figures beside `ours`.
+fn compare_with_peer(threads: usize, sgemm: f64, ours: &[Row]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peer/run.sh");
+    println!("## peer: PyTorch/torchvision on {threads} threads ({script}) ...");
+    let out = std::process::Command::new("bash").arg(script).args(["--threads", &threads.to_string()]).stderr(std::process::Stdio::inherit()).output();
+    let peer: serde_json::Value = match out {
+        Ok(o) if o.status.success() => match serde_json::from_slice(&o.stdout) {
+            Ok(v) => v,
+            Err(e) => return println!("## peer: unreadable output ({e})"),
+        },
+        Ok(o) => return println!("## peer: failed ({})", o.status),
+        Err(e) => return println!("## peer: could not start bash ({e})"),
+    };
+    let ms = |size: usize, key: &str| peer["rows"].as_array().and_then(|rows| rows.iter().find(|r| r["size"] == size)).and_then(|r| r[key].as_f64());
+    println!("## ours (flex) vs PyTorch {} + torchvision {}, {threads} threads: ms per image, ratio = ours / peer (<= 1: we are as fast or faster)", peer["torch"], peer["torchvision"]);
+    println!("{:>22} {:>10} {:>10} {:>7}", "", "ours", "peer", "ratio");
+    println!("{:>22} {:>10.1} {:>10.1} {:>7.2}", "sgemm 1024^3 GFLOP/s", sgemm, peer["sgemm_gflops"].as_f64().unwrap_or(f64::NAN), peer["sgemm_gflops"].as_f64().map_or(f64::NAN, |p| p / sgemm));
+    for r in ours {
+        for (what, mine, key) in [("inference", r.infer_ms, "infer_ms"), ("train step", r.train_ms, "train_ms")] {
+            let theirs = ms(r.size, key).unwrap_or(f64::NAN);
+            println!("{:>22} {:>10.1} {:>10.1} {:>7.2}", format!("{what} {} px", r.size), mine, theirs, mine / theirs);
+        }
     }
 }
 
 fn main() {
-    bench("flex (CPU)", &Device::flex());
+    let (sgemm, rows) = bench("flex (CPU)", &Device::flex());
+    if !std::env::var("LIBRA_BENCH_PEER").is_ok_and(|v| v == "0") {
+        compare_with_peer(std::thread::available_parallelism().map_or(1, |n| n.get()), sgemm, &rows);
+    }
     if std::env::var("LIBRA_BENCH_WGPU").is_ok_and(|v| v == "1") {
         match Device::wgpu_options().init() {
-            Ok(dev) => bench("wgpu", &dev),
+            Ok(dev) => {
+                bench("wgpu", &dev);
+            }
             Err(e) => println!("## wgpu: unavailable ({e:?})"),
         }
     }
