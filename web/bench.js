@@ -67,7 +67,7 @@ async function setUp() {
     onProgress: progress,
   });
   const { kind, reason } = started.backend;
-  $('backend').textContent = kind === 'webgpu' ? `WebGPU — ${reason}` : `CPU (WebAssembly) — ${reason}`;
+  $('backend').textContent = kind === 'webgpu' ? `WebGPU — ${reason}` : `CPU (WebAssembly, ${started.backend.runsOn}) — ${reason}`;
   try {
     const info = size ? await started.client.request({ type: 'resize', size }, DETECT_TIMEOUT_MS) : started.info;
     return { ...started, info, pixels: await samplePixels(info.input_size) };

@@ -38,7 +38,7 @@ export const kernelsText = (kernels) => kernels?.text ?? 'unknown';
 
 /** #backend's one line, and the adapter, its limits and the kernels in `details`. */
 export function renderBackend(line, details, backend, kernels) {
-  line.textContent = backend.kind === 'webgpu' ? `WebGPU — ${backend.reason}` : `CPU (WebAssembly) — ${backend.reason}`;
+  line.textContent = backend.kind === 'webgpu' ? `WebGPU — ${backend.reason}` : `CPU (WebAssembly, ${backend.runsOn}) — ${backend.reason}`;
   const a = backend.adapter;
   const nonLocal = ['Non-local block', kernelsText(kernels)];
   if (!a) return fillList(details, [['Adapter', 'none (the detector runs on the CPU)'], nonLocal]);

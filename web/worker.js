@@ -29,7 +29,9 @@ let detector = null;
 let inputSize = 0;
 let gpuWatch = null; // a device of our own on the same adapter: its loss means the GPU went away
 
-const cpuChoice = (reason) => ({ kind: 'cpu', reason, adapter: null, limits: null });
+// The wasm's CPU path: burn's flex backend with SIMD128 kernels, on this worker's one thread.
+const CPU_RUNS_ON = 'one thread, SIMD128';
+const cpuChoice = (reason) => ({ kind: 'cpu', reason, runsOn: CPU_RUNS_ON, adapter: null, limits: null });
 
 /** WebGPU if this worker has an adapter, else the CPU with the reason. */
 async function probeWebGpu() {

@@ -32,6 +32,7 @@ test('the bundle on a plain static server, below its root: CPU fallback, native 
       const backend = await backendOf(page);
       console.log('bundle backend:', JSON.stringify(backend));
       assert.equal(backend?.kind, 'cpu', `no WebGPU here: the bundle must run on the CPU: ${JSON.stringify(backend)}`);
+      assert.match(await page.textContent('#backend'), /one thread/, 'a page that is not cross-origin isolated says it runs single-threaded');
       const r = await detectSample(page);
       assertSameAsNative(assert, r.detections, native, 'bundle CPU');
     });

@@ -21,6 +21,8 @@ test('?backend=cpu: CPU backend, same detections as native', { timeout: TEST_TIM
       console.log('backend:', JSON.stringify(backend));
       assert.equal(backend?.kind, 'cpu', `?backend=cpu must select the CPU backend: ${JSON.stringify(backend)}`);
       assert.match(String(backend.reason ?? ''), /backend=cpu|url|parameter/i, `the reason must mention the URL parameter: ${JSON.stringify(backend)}`);
+      assert.match(String(backend.runsOn ?? ''), /one thread/, `the CPU path must say how it runs: ${JSON.stringify(backend)}`);
+      assert.match(await page.textContent('#backend'), /one thread, SIMD128/, 'the backend details must say how the CPU path runs');
 
       const r = await detectSample(page);
       console.log(`result: ${r.width}x${r.height}, ${r.detections.length} detections, total ${r.total_ms} ms`);
