@@ -90,7 +90,8 @@ struct TrainArgs {
     /// Evaluate AP50 on --val every N steps (0: only at the end).
     #[arg(long, default_value_t = 0)]
     eval_every: usize,
-    /// Continue from a checkpoint (its config replaces --preset/--input; classes must match the data).
+    /// Continue from a checkpoint (its config replaces --preset/--input); the data may have other
+    /// classes: those the checkpoint knows by name keep their outputs, new ones start afresh.
     #[arg(long)]
     init: Option<PathBuf>,
 }
@@ -271,9 +272,10 @@ fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
 
 /// Trains `cfg` on `data`, returning the trained (inference) model and its validation AP.
 fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, label: &str) -> Result<(LibraRcnn, ApReport)> {
+    let ad = dev.clone().autodiff();
     let model = match &a.init {
-        Some(path) => checkpoint::load(path, &dev.clone().autodiff())?,
-        None => build_model(cfg, a.pretrained, &dev.clone().autodiff())?,
+        Some(path) => checkpoint::load(path, &ad)?.with_classes(&cfg.classes, &ad)?,
+        None => build_model(cfg, a.pretrained, &ad)?,
     };
     let mut run = Run::new(Trainer::new(model, train_config(a, cfg)), &data.train);
     let bar = ProgressBar::new(a.steps as u64).with_style(
@@ -347,9 +349,8 @@ fn main() -> Result<()> {
                 cfg.input_size = s;
             }
             let data = load_data(&args, &cfg)?;
-            if args.init.is_some() && cfg.classes != data.classes {
-                bail!("--init model has classes {:?}, the data has {:?}", cfg.classes, data.classes);
-            }
+            // With --init, the data's classes replace the checkpoint's: those it knows by name
+            // keep their outputs (`LibraRcnn::with_classes`, as the page's fine-tuning).
             cfg.classes = data.classes.clone();
             let cfg = cfg.with_balance(balance);
             let (model, report) = train_one(&cfg, &args, &data, &dev, "train")?;
