@@ -32,8 +32,11 @@ function intParam(name, fallback, min, max) {
   return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
 }
 
+const loadLog = []; // [{ms, text}]: each step of the first visit, ms after navigation
+
 function progress(text) {
   $('progress').textContent = text;
+  loadLog.push({ ms: Math.round(performance.now()), text });
 }
 
 const median = (xs) => {
@@ -119,6 +122,7 @@ async function measure() {
     max: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, Math.max(...xs)])),
     detections: samples.at(-1).detections.length,
     first_detection_ms: bench.firstDetectionMs,
+    load_log: loadLog.filter((step) => step.ms <= bench.firstDetectionMs),
     wasm_download: bench.download,
     user_agent: navigator.userAgent,
     date: new Date().toISOString(),

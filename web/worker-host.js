@@ -51,16 +51,39 @@ export async function loadWasm() {
     // a new URL and an unchanged one comes from the browser's cache.
     const res = await fetch(new URL('wasm.json', pkg), { cache: 'no-cache' });
     if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status}`);
-    const { wasm: file } = await res.json();
+    const { wasm: file, bytes } = await res.json();
     const module = await import(new URL('libra_rcnn.js', pkg).href);
     const url = new URL(file, pkg);
-    memory = (await module.default({ module_or_path: url })).memory;
+    memory = (await module.default({ module_or_path: counted(url, bytes) })).memory;
     wasm = module;
     download = downloadOf(url.href);
   } catch (e) {
     throw new Error(`the WebAssembly module could not be loaded: ${errorText(e)}`);
   }
   return wasm;
+}
+
+/**
+ * The wasm's response with its body counted into progress messages as it arrives (`total`: its
+ * plain size from wasm.json; the browser compiles it while it streams in).
+ */
+async function counted(url, total) {
+  const res = await fetch(url);
+  if (!res.ok || !res.body || !(total > 0)) return res;
+  const mb = (n) => (n / 1e6).toFixed(1);
+  let got = 0;
+  let shown = 0;
+  const body = res.body.pipeThrough(new TransformStream({
+    transform(chunk, out) {
+      got += chunk.byteLength;
+      if (got - shown >= total / 50 || got >= total) {
+        shown = got;
+        progress(got >= total ? 'compiling the WebAssembly module…' : `downloading the detector: ${mb(got)} of ${mb(total)} MB…`);
+      }
+      out.enqueue(chunk);
+    },
+  }));
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: { 'Content-Type': 'application/wasm' } });
 }
 
 /** The wasm's download as Resource Timing saw it: bytes on the wire (0 from the cache), compressed and plain body bytes, milliseconds. */

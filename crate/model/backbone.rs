@@ -43,7 +43,7 @@ impl InvertedResidual {
         if let Some(e) = &self.expand {
             y = e.forward(y);
         }
-        y = self.project_bn.forward(self.project.forward(self.depthwise.forward(y)));
+        y = self.project_bn.after_conv(&self.project, self.depthwise.forward(y));
         if self.residual { x + y } else { y }
     }
 }

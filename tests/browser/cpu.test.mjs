@@ -79,6 +79,13 @@ test('the benchmark page runs at another input size (?size=384, one run, CPU)', 
       const d = r.wasm_download;
       console.log(`first detection ${r.first_detection_ms.toFixed(0)} ms after navigation; wasm ${JSON.stringify(d)}`);
       assert.ok(r.first_detection_ms > 0, `first_detection_ms: ${r.first_detection_ms}`);
+      // Where the first visit's time goes: the download counted, then compilation, then the model.
+      const steps = r.load_log.map((step) => step.text);
+      console.log(`first visit: ${r.load_log.map((step) => `${step.ms} ms ${step.text}`).join('; ')}`);
+      const at = (re) => steps.findIndex((t) => re.test(t));
+      assert.ok(at(/downloading the detector: [\d.]+ of [\d.]+ MB/) >= 0, `the download's progress is shown: ${steps.join(' | ')}`);
+      assert.ok(at(/downloading the detector/) < at(/compiling the WebAssembly module/), `download, then compilation: ${steps.join(' | ')}`);
+      assert.ok(at(/compiling the WebAssembly module/) < at(/loading the model on/), `compilation, then the model: ${steps.join(' | ')}`);
       assert.ok(d && d.decoded_bytes > 1e6, `the wasm's download must be timed: ${JSON.stringify(d)}`);
       assert.ok(d.encoded_bytes < d.decoded_bytes / 2 && d.encoded_bytes <= 10e6, `the wasm must come compressed, at most 10 MB: ${JSON.stringify(d)}`);
     });
