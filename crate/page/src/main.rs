@@ -42,28 +42,29 @@ enum Command {
     },
 }
 
-/// The checkout this tool belongs to (the page's files live there).
-pub fn project_root() -> PathBuf {
+/// The checkout these sources are in, for the tests.
+#[cfg(test)]
+fn project_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 fn main() -> Result<()> {
-    let root = project_root();
-    let layout = wasm::Layout::of(&root)?;
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let layout = wasm::Layout::find()?;
+    match cli.command {
         Command::Serve { port, no_build, build_only } => {
             if !no_build {
-                wasm::build(&root, &layout)?;
+                wasm::build(&layout)?;
             }
             if !build_only {
-                server::serve(&root, &layout.pkg, port)?;
+                server::serve(&layout.root, &layout.pkg, port)?;
             }
         }
         Command::Bundle { out, no_build } => {
             if !no_build {
-                wasm::build(&root, &layout)?;
+                wasm::build(&layout)?;
             }
-            let bytes = bundle::write(&root, &layout.pkg, &out)?;
+            let bytes = bundle::write(&layout.root, &layout.pkg, &out)?;
             println!("wrote the page to {} ({:.1} MB): serve that folder with any static file server", out.display(), bytes as f64 / 1e6);
         }
     }

@@ -1,18 +1,22 @@
 //! The page's wasm: the detector library built for `wasm32-unknown-unknown` (release) and
 //! wasm-bindgen's JS glue, in one place whatever the environment says.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::assets;
 
-/// Where the page's builds go: `<cargo's target dir>/wasm` (cargo's own answer, so
-/// `CARGO_TARGET_DIR` or `build.target-dir` are followed) with the wasm-bindgen output in
-/// `pkg/` below it. Its own directory because cargo locks a target directory for a whole build.
+/// The checkout and where the page's builds go, as cargo answers in the current directory: the
+/// workspace root (the page's files), and `<cargo's target dir>/wasm` (so `CARGO_TARGET_DIR` or
+/// `build.target-dir` are followed) with the wasm-bindgen output in `pkg/` below it. Its own
+/// directory because cargo locks a target directory for a whole build. Asked at run time, not
+/// baked in at compile time: a page tool built from another checkout serves this one.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The workspace root: `index.html`, `web/`.
+    pub root: PathBuf,
     /// `--target-dir` of the wasm build.
     pub target: PathBuf,
     /// wasm-bindgen's output: `libra_rcnn.js` and the published wasm (`assets`).
@@ -20,25 +24,20 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn of(root: &Path) -> Result<Self> {
-        let target = cargo_target_dir(root)?.join("wasm");
-        Ok(Self { pkg: target.join("pkg"), target })
+    /// The layout of the workspace around the current directory.
+    pub fn find() -> Result<Self> {
+        let out = Command::new(cargo())
+            .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+            .output()
+            .context("running cargo metadata (run this inside the project's checkout)")?;
+        if !out.status.success() {
+            bail!("cargo metadata failed (run this inside the project's checkout): {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading cargo metadata's JSON")?;
+        let dir = |key: &str| meta[key].as_str().map(PathBuf::from).with_context(|| format!("cargo metadata gave no {key}"));
+        let target = dir("target_directory")?.join("wasm");
+        Ok(Self { root: dir("workspace_root")?, pkg: target.join("pkg"), target })
     }
-}
-
-/// `target_directory` from `cargo metadata` run in `root`.
-fn cargo_target_dir(root: &Path) -> Result<PathBuf> {
-    let out = Command::new(cargo())
-        .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .output()
-        .context("running cargo metadata")?;
-    if !out.status.success() {
-        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading cargo metadata's JSON")?;
-    let dir = meta["target_directory"].as_str().context("cargo metadata gave no target_directory")?;
-    Ok(PathBuf::from(dir))
 }
 
 fn cargo() -> std::ffi::OsString {
@@ -65,11 +64,11 @@ fn ensure_target() -> Result<()> {
 /// Builds the detector library for wasm32 (release), runs wasm-bindgen (`--target web`) on it
 /// into `layout.pkg` and publishes the wasm there (hashed, compressed); cargo rebuilds only
 /// what changed.
-pub fn build(root: &Path, layout: &Layout) -> Result<()> {
+pub fn build(layout: &Layout) -> Result<()> {
     ensure_target()?;
     eprintln!("building the page's wasm (release) in {} ...", layout.target.display());
     run(Command::new(cargo())
-        .current_dir(root)
+        .current_dir(&layout.root)
         .args(["build", "-p", "libra-rcnn", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--target-dir"])
         .arg(&layout.target))?;
     let wasm = layout.target.join("wasm32-unknown-unknown/release/libra_rcnn.wasm");
