@@ -32,6 +32,28 @@ function requireBinary(binary = LIBRA) {
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`bash tests/run.sh\` (it builds the libra CLI, the page tool and the page's wasm)`);
 }
 
+/**
+ * Waits until the server process `proc` prints its address (`urlOf(stdout so far)` returns it);
+ * resolves to {url, stop}. `name` and `hint` go into the errors.
+ */
+async function serverOf(proc, name, urlOf, timeoutMs, hint = '') {
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${name} printed no address within ${timeoutMs / 1000} s\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const found = urlOf(out);
+      if (found) { clearTimeout(timer); ok(found); }
+    });
+    proc.on('error', (e) => { clearTimeout(timer); fail(new Error(`${name} could not start${hint}: ${e.message}`)); });
+    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`${name} exited (${code}) before serving\nstdout: ${out}\nstderr: ${err}`)); });
+  });
+  proc.stdout.resume();
+  return { url, stop: () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill(); } };
+}
+
 /** Starts `libra-page serve --no-build --port 0`; resolves to {url, stop}. */
 export async function startServer() {
   requireBinary(LIBRA_PAGE);
@@ -40,24 +62,7 @@ export async function startServer() {
     env: { ...process.env, CARGO_TARGET_DIR: TARGET },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
-  const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`libra-page serve printed no URL within 60 s\nstdout: ${out}\nstderr: ${err}`)), 60_000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/Serving the Libra R-CNN page at (http:\/\/127\.0\.0\.1:\d+\/)/);
-      if (m) { clearTimeout(timer); ok(m[1]); }
-    });
-    proc.on('error', (e) => { clearTimeout(timer); fail(e); });
-    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`libra-page serve exited (${code}) before serving\nstdout: ${out}\nstderr: ${err}`)); });
-  });
-  proc.stdout.resume();
-  return {
-    url,
-    stop: () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill(); },
-  };
+  return serverOf(proc, 'libra-page serve', (out) => out.match(/Serving the Libra R-CNN page at (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1], 60_000);
 }
 
 const execFileAsync = promisify(execFile);
@@ -71,22 +76,9 @@ export async function startStaticBundle(dir, sub = '') {
   requireBinary(LIBRA_PAGE);
   await execFileAsync(LIBRA_PAGE, ['bundle', '--no-build', '--out', join(dir, sub)], { cwd: ROOT, env: { ...process.env, CARGO_TARGET_DIR: TARGET } });
   const proc = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`python3 -m http.server printed no port within 30 s: ${out}`)), 30_000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/port (\d+)/);
-      if (m) { clearTimeout(timer); ok(`http://127.0.0.1:${m[1]}/`); }
-    });
-    proc.on('error', (e) => { clearTimeout(timer); fail(new Error(`python3 -m http.server could not start (Debian: apt-get install -y python3): ${e.message}`)); });
-    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`python3 -m http.server exited (${code}): ${out}`)); });
-  });
-  proc.stdout.resume();
-  proc.stderr.resume();
-  return { url, stop: () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill(); } };
+  const urlOf = (out) => { const port = out.match(/port (\d+)/)?.[1]; return port && `http://127.0.0.1:${port}/`; };
+  return serverOf(proc, 'python3 -m http.server', urlOf, 30_000, ' (Debian: apt-get install -y python3)');
 }
-
 
 /** Detections of the native CLI for one image, everything >= 0.05: [{bbox, score, label, class}]. */
 export async function nativeDetect(model = DEFAULT_MODEL, image = join(SAMPLES, SAMPLE)) {
