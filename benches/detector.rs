@@ -17,6 +17,7 @@ use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
 use libra_rcnn::infer::detect_batch;
 use libra_rcnn::model::LibraRcnn;
 use libra_rcnn::model::flops::forward_flops;
+use libra_rcnn::data::augment::Augment;
 use libra_rcnn::train::batch::to_tensors;
 use libra_rcnn::train::{TrainConfig, TrainSample, Trainer};
 
@@ -70,7 +71,7 @@ fn bench(name: &str, dev: &Device) -> (f64, Vec<Row>) {
             })
             .collect();
         let model = LibraRcnn::new(&cfg, dev).expect("model");
-        let (one, _) = to_tensors(&batch[..1], false, 0, dev);
+        let (one, _) = to_tensors(&batch[..1], false, &Augment::OFF, 0, dev);
         let infer = time(5, || {
             pollster::block_on(detect_batch(&model, one.clone())).expect("detect");
         });

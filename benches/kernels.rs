@@ -10,9 +10,9 @@ use std::time::Instant;
 use burn::tensor::{Device, Distribution, Tensor};
 use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::non_local::attention;
+use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::kernels::sampler::{iou_stats, iou_stats_host};
-use libra_rcnn::kernels::{Kernels, set_kernels};
-use libra_rcnn::model::non_local::reference_attention as reference;
+use libra_rcnn::attention::reference_attention as reference;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -55,7 +55,6 @@ fn kept_mib(dev: &Device, f: fn(Tensor<3>, Tensor<3>, Tensor<3>) -> Tensor<3>, i
 fn main() {
     let runs: usize = std::env::var("LIBRA_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let dev = Device::wgpu_options().init().expect("a wgpu device (lavapipe: apt-get install mesa-vulkan-drivers)");
-    set_kernels(Kernels::Auto);
     println!("## non-local attention, B = 1, median of {runs} (ms; MiB the forward keeps for the backward)");
     println!("{:>5} {:>4} {:>5} | {:>9} {:>9} {:>6} | {:>9} {:>9} {:>6} | {:>8} {:>8}", "input", "N", "C", "fused", "ref", "x", "fused+bw", "ref+bw", "x", "MiB fus", "MiB ref");
     for c in [64, 256] {
@@ -79,7 +78,7 @@ fn main() {
     for (p, g) in [(512, 10), (2000, 50), (25575, 50)] {
         let boxes = random_boxes(p, 1);
         let gts = random_boxes(g, 2);
-        let kernel = time_ms(runs, || pollster::block_on(iou_stats(&dev, &boxes, &gts, 5, 0.5)).expect("kernel"));
+        let kernel = time_ms(runs, || pollster::block_on(iou_stats(&KernelPlan::default(), &dev, &boxes, &gts, 5, 0.5)).expect("kernel"));
         let host = time_ms(runs, || iou_stats_host(&boxes, &gts, 5, 0.5));
         println!("{p:>6} {g:>4} | {kernel:>13.2} {host:>9.2}");
     }

@@ -53,6 +53,22 @@ pub struct NeckConfig {
     pub refine: Refine,
     /// Level the pyramid is integrated at, counted from P2 (2 = P4).
     pub refine_level: usize,
+    /// How the non-local refine block starts training (checkpoints written before it existed
+    /// read as the default; their weights are loaded anyway).
+    #[serde(default)]
+    pub non_local_init: NonLocalInit,
+}
+
+/// Initialisation of the non-local block's convs (`shared/docs/libra-rcnn.md`, Sec. 2).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum NonLocalInit {
+    /// mmdetection >= 2.12 and v3: theta, phi, g ~ N(0, 0.01) with zero bias and the output conv
+    /// zero, so the block is the identity at step 0 and its attention near uniform.
+    #[default]
+    Identity,
+    /// The authors' 2019 code: Xavier-uniform on every conv, zero bias (attention near one-hot
+    /// from the start, as there is no 1/sqrt(C) scale).
+    Xavier2019,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -130,7 +146,7 @@ impl DetectorConfig {
             input_size: 832,
             backbone: BackboneConfig::MobileNetV2 { width: 1.0, frozen_stages: 2 },
             fpn_channels: 256,
-            neck: NeckConfig { bfp: true, refine: Refine::NonLocal, refine_level: 2 },
+            neck: NeckConfig { bfp: true, refine: Refine::NonLocal, refine_level: 2, non_local_init: NonLocalInit::Identity },
             rpn: RpnConfig {
                 anchor_scale: 8.0,
                 anchor_ratios: vec![0.5, 1.0, 2.0],
@@ -239,6 +255,62 @@ impl DetectorConfig {
         if self.rpn.anchor_ratios.is_empty() {
             return bad("at least one anchor ratio is needed".into());
         }
-        Ok(())
+        self.check_bounds()
+    }
+
+    /// Upper bounds, so that a config read from a file (a checkpoint's header) cannot ask for a
+    /// model no machine can build: a wrong or damaged file gets this error instead of running
+    /// out of memory. Each bound is far above what the presets use.
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        let proposals = [self.rpn.pre_nms_train, self.rpn.post_nms_train, self.rpn.pre_nms_test, self.rpn.post_nms_test];
+        let tiny_channels = match &self.backbone {
+            BackboneConfig::MobileNetV2 { width, .. } if !(*width > 0.0 && *width <= 4.0) => {
+                return Err(ConfigError::Invalid(format!("MobileNetV2 width {width} must be in (0, 4]")));
+            }
+            BackboneConfig::MobileNetV2 { .. } => 0,
+            BackboneConfig::Tiny { channels } => channels.iter().copied().max().unwrap_or(0),
+        };
+        let limits = [
+            ("classes", self.classes.len(), 10_000),
+            ("input_size", self.input_size, 4096),
+            ("fpn_channels", self.fpn_channels, 2048),
+            ("fc_dim", self.roi.fc_dim, 8192),
+            ("pool_size", self.roi.pool_size, 32),
+            ("sampling_ratio", self.roi.sampling_ratio, 16),
+            ("anchor ratios", self.rpn.anchor_ratios.len(), 16),
+            ("proposals", proposals.into_iter().max().unwrap_or(0), 100_000),
+            ("max_per_image", self.test.max_per_image, 100_000),
+            ("tiny backbone channels", tiny_channels, 2048),
+        ];
+        match limits.into_iter().find(|&(_, value, max)| value > max) {
+            Some((what, value, max)) => Err(ConfigError::Invalid(format!("{what} {value} is over the limit of {max}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_past_the_bounds_are_refused_with_what_is_wrong() {
+        let ok = DetectorConfig::paper(vec!["a".into()]);
+        assert!(ok.validate().is_ok());
+        let refused = |change: fn(&mut DetectorConfig)| {
+            let mut c = ok.clone();
+            change(&mut c);
+            c.validate().expect_err("over a bound").to_string()
+        };
+        assert_eq!(refused(|c| c.fpn_channels = 640_000), "invalid config: fpn_channels 640000 is over the limit of 2048");
+        assert_eq!(refused(|c| c.input_size = 64 * 1000), "invalid config: input_size 64000 is over the limit of 4096");
+        assert_eq!(refused(|c| c.rpn.pre_nms_test = 1 << 20), "invalid config: proposals 1048576 is over the limit of 100000");
+        assert_eq!(refused(|c| c.backbone = BackboneConfig::MobileNetV2 { width: f32::NAN, frozen_stages: 2 }), "invalid config: MobileNetV2 width NaN must be in (0, 4]");
+        assert_eq!(refused(|c| c.backbone = BackboneConfig::Tiny { channels: [8, 16, 4096, 8] }), "invalid config: tiny backbone channels 4096 is over the limit of 2048");
+        // At the bound itself: accepted.
+        let mut c = ok.clone();
+        c.input_size = 4096;
+        c.fpn_channels = 2048;
+        assert!(c.validate().is_ok());
     }
 }

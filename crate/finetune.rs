@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::config::Balance;
 use crate::data::Annotated;
+use crate::data::augment::Augment;
 use crate::error::{Error, Result};
 use crate::eval::ApReport;
 use crate::infer::evaluate_samples;
@@ -33,12 +34,14 @@ pub struct FineTuneOptions {
     pub input_size: Option<usize>,
     /// RPN proposals kept per training image; `None` keeps the model's.
     pub proposals: Option<usize>,
+    /// Zoom and photometric augmentation ([`Augment::SMALL_DATA`]) after the flip.
+    pub augment: bool,
     pub seed: u64,
 }
 
 impl Default for FineTuneOptions {
     fn default() -> Self {
-        Self { classes: Vec::new(), steps: 300, batch_size: 2, lr: None, trainable: Trainable::All, balance: None, input_size: None, proposals: None, seed: 0 }
+        Self { classes: Vec::new(), steps: 300, batch_size: 2, lr: None, trainable: Trainable::All, balance: None, input_size: None, proposals: None, augment: false, seed: 0 }
     }
 }
 
@@ -66,7 +69,8 @@ impl FineTune {
         model.config = config;
         // The page fine-tunes a checkpoint, so its backbone starts trained.
         let base = TrainConfig::adam_for(&model.config.backbone, true, options.steps.max(1), options.batch_size.max(1));
-        let train = TrainConfig { lr: options.lr.unwrap_or(base.lr), trainable: options.trainable, seed: options.seed, ..base };
+        let augment = if options.augment { Augment::SMALL_DATA } else { Augment::OFF };
+        let train = TrainConfig { lr: options.lr.unwrap_or(base.lr), trainable: options.trainable, augment, seed: options.seed, ..base };
         Ok(Self { run: Run::new(Trainer::new(model, train), Vec::new()), held_out: Vec::new() })
     }
 

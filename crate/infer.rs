@@ -14,7 +14,7 @@ use crate::data::transform::Letterbox;
 use crate::error::Result;
 use crate::eval::Detection;
 use crate::model::LibraRcnn;
-use crate::train::batch::image_tensor;
+use crate::data::tensor::image_tensor;
 
 /// A detection in source-image pixels, named.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -148,7 +148,7 @@ pub async fn evaluate_samples(model: &LibraRcnn, samples: &[crate::train::TrainS
     let device = model.devices().into_iter().next().expect("model has a device");
     let mut dets = Vec::with_capacity(samples.len());
     for chunk in samples.chunks(batch.max(1)) {
-        let (images, _) = crate::train::batch::to_tensors(chunk, false, 0, &device);
+        let images = crate::data::tensor::images_tensor(chunk.iter().map(|s| &s.image), &device);
         dets.extend(detect_batch(model, images).await?);
     }
     let s = model.config.input_size as u32;

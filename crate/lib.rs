@@ -7,6 +7,7 @@
 //! `eval`), so it runs and is tested without a GPU, and every tensor read is async so the
 //! same code runs on WebGPU in the browser.
 
+pub mod attention;
 pub mod boxes;
 pub mod checkpoint;
 pub mod config;

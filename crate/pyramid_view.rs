@@ -12,7 +12,7 @@ use crate::data::transform::Letterbox;
 use crate::error::{Error, Result};
 use crate::model::LibraRcnn;
 use crate::model::detector::STRIDES;
-use crate::train::batch::image_tensor;
+use crate::data::tensor::image_tensor;
 
 /// Network input pixel = picture pixel * `scale` + (`pad_x`, `pad_y`).
 #[derive(Debug, Serialize)]
@@ -163,7 +163,7 @@ pub async fn attention_map(model: &LibraRcnn, image: &RgbImage, x: f32, y: f32) 
     let cell = |v: f32, pad: f32, n: usize| (((v * lb.scale + pad) / stride).floor().max(0.0) as usize).min(n - 1);
     let (cx, cy) = (cell(x, lb.pad_x, width), cell(y, lb.pad_y, height));
     let i = cy * width + cx;
-    let row = non_local.attention_rows(integrated.detach().narrow(0, 0, 1), &[i as u32]).reshape([height * width]);
+    let row = non_local.attention_rows(integrated.detach().narrow(0, 0, 1), &[i as u32], &model.kernels).reshape([height * width]);
     let values: Vec<f32> = row.into_data_async().await?.try_to_vec()?;
     let max = values.iter().copied().fold(0.0, f32::max);
     Ok(AttentionMap { stride, width, height, cell: [cx, cy], values, max, letterbox: (&lb).into() })

@@ -12,7 +12,7 @@ use crate::boxes::sampler::{SampleResult, SamplerConfig, hard_negative_share, sa
 use crate::data::transform::Letterbox;
 use crate::error::{Error, Result};
 use crate::model::LibraRcnn;
-use crate::train::batch::image_tensor;
+use crate::data::tensor::image_tensor;
 
 /// The IoU histograms' bins: `HIST_BINS` of width `HIST_WIDTH` from 0, covering the negatives
 /// (IoU below the R-CNN's 0.5).

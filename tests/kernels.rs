@@ -8,21 +8,15 @@
 //! for attention and gradients (what the browser test measured: <= 8e-6), 1e-3 for detector
 //! scores after 30+ layers, and loss curves within 1e-3 relative over a few steps.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use libra_rcnn::boxes::BBox;
 use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::wgsl::launches;
-use libra_rcnn::kernels::{self, Kernels, non_local_plan};
-use libra_rcnn::model::non_local::{attention_matrix, reference_attention as reference};
-
-/// Tests run one at a time: some switch the process-wide kernel setting, some count launches.
-fn setting() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+use libra_rcnn::kernels::{self, KernelPlan, Kernels, non_local_plan};
+use libra_rcnn::attention::{attention_matrix, reference_attention as reference};
 
 /// The wgpu device, initialised once for the process.
 fn wgpu() -> Device {
@@ -55,13 +49,10 @@ fn pair(dims: [usize; 3], std: f64, gpu: &Device, cpu: &Device) -> (Tensor<3>, T
 
 #[test]
 fn fused_forward_matches_the_reference() {
-    let _guard = setting();
     let (gpu, cpu) = (wgpu(), Device::flex());
     // N = 1, not tile multiples (37, 130), P4 of a 320 px input (400); C from 1 to 256.
     for (b, n, c) in [(1, 1, 8), (2, 37, 1), (2, 130, 64), (1, 400, 256), (3, 64, 33)] {
-        kernels::set_kernels(Kernels::Fused);
-        let plan = non_local_plan(&gpu, [b, n, c]);
-        kernels::set_kernels(Kernels::Auto);
+        let plan = non_local_plan(&KernelPlan::new(Kernels::Fused), &gpu, [b, n, c]);
         plan.expect("the kernels fit lavapipe");
         let (tg, tc) = pair([b, n, c], 0.5, &gpu, &cpu);
         let (pg, pc) = pair([b, n, c], 0.5, &gpu, &cpu);
@@ -76,7 +67,6 @@ fn fused_forward_matches_the_reference() {
 
 #[test]
 fn fused_gradients_match_the_reference_autodiff() {
-    let _guard = setting();
     let (gpu, cpu) = (wgpu().autodiff(), Device::flex().autodiff());
     for (b, n, c) in [(1, 1, 4), (2, 37, 16), (1, 130, 64), (2, 100, 256)] {
         let ins: Vec<(Tensor<3>, Tensor<3>)> = [0.5, 0.5, 1.0].iter().map(|&s| pair([b, n, c], s, &gpu, &cpu)).collect();
@@ -99,7 +89,6 @@ fn fused_gradients_match_the_reference_autodiff() {
 
 #[test]
 fn attention_rows_match_the_reference() {
-    let _guard = setting();
     let (gpu, cpu) = (wgpu(), Device::flex());
     let (b, n, c) = (2, 130, 64);
     let (tg, tc) = pair([b, n, c], 0.5, &gpu, &cpu);
@@ -120,51 +109,43 @@ fn attention_rows_match_the_reference() {
 /// no kernel (no reason to log); the block then gives the reference's result on wgpu too.
 #[test]
 fn fallbacks_say_why_and_give_the_reference_result() {
-    let _guard = setting();
     let gpu = wgpu();
-    assert_eq!(non_local_plan(&Device::flex(), [1, 16, 8]), Err(None));
+    let (auto, fused) = (KernelPlan::default(), KernelPlan::new(Kernels::Fused));
+    assert_eq!(non_local_plan(&auto, &Device::flex(), [1, 16, 8]), Err(None));
     // Auto: below a 64 MiB attention matrix whichever `tune` measured faster (the reference when
     // it did not run; nothing to log), the kernels from there.
-    let fused_faster = kernels::tuned().is_some_and(|t| t.fused_faster());
-    assert_eq!(non_local_plan(&gpu, [1, 4095, 64]), if fused_faster { Ok(()) } else { Err(None) });
-    assert_eq!(non_local_plan(&gpu, [1, 4096, 64]), Ok(()));
-    assert_eq!(non_local_plan(&gpu, [4, 2048, 64]), Ok(()));
-    kernels::set_kernels(Kernels::Fused);
-    let too_wide = non_local_plan(&gpu, [1, 16, 300]).expect_err("300 channels").expect("a reason");
+    let fused_faster = auto.tuned.is_some_and(|t| t.fused_faster());
+    assert_eq!(non_local_plan(&auto, &gpu, [1, 4095, 64]), if fused_faster { Ok(()) } else { Err(None) });
+    assert_eq!(non_local_plan(&auto, &gpu, [1, 4096, 64]), Ok(()));
+    assert_eq!(non_local_plan(&auto, &gpu, [4, 2048, 64]), Ok(()));
+    let too_wide = non_local_plan(&fused, &gpu, [1, 16, 300]).expect_err("300 channels").expect("a reason");
     assert!(too_wide.contains("300 channels"), "{too_wide}");
-    let huge = non_local_plan(&gpu, [64, 1 << 20, 256]).expect_err("64 GiB input").expect("a reason");
+    let huge = non_local_plan(&fused, &gpu, [64, 1 << 20, 256]).expect_err("64 GiB input").expect("a reason");
     assert!(huge.contains("binding size limit"), "{huge}");
-    assert_eq!(non_local_plan(&gpu, [1, 16, 8]), Ok(()));
-    kernels::set_kernels(Kernels::Reference);
-    let forced = non_local_plan(&gpu, [1, 1 << 14, 8]).expect_err("forced").expect("a reason");
-    kernels::set_kernels(Kernels::Auto);
+    assert_eq!(non_local_plan(&fused, &gpu, [1, 16, 8]), Ok(()));
+    let forced = non_local_plan(&KernelPlan::new(Kernels::Reference), &gpu, [1, 1 << 14, 8]).expect_err("forced").expect("a reason");
     assert!(forced.contains("kernels = reference"), "{forced}");
 
     // A 300-channel block runs (on the reference path, even when fused is asked for) and matches
     // the CPU.
     gpu.seed(3);
-    let block = libra_rcnn::model::non_local::NonLocal::new(300, &gpu);
+    let block = libra_rcnn::model::non_local::NonLocal::new(300, libra_rcnn::config::NonLocalInit::Xavier2019, &gpu);
     let x = Tensor::<4>::random([1, 300, 5, 7], Distribution::Normal(0.0, 0.1), &gpu);
-    kernels::set_kernels(Kernels::Fused);
     let before = launches();
-    let got = read(block.forward(x.clone()));
-    kernels::set_kernels(Kernels::Auto);
+    let got = read(block.forward(x.clone(), &fused));
     assert_eq!(launches(), before, "no kernel for 300 channels");
     let cpu = Device::flex();
-    let want = read(block.to_device(&cpu).forward(x.to_device(&cpu)));
+    let want = read(block.to_device(&cpu).forward(x.to_device(&cpu), &auto));
     assert!(rel_err(&got, &want) <= 1e-4);
 }
 
-/// Runs `f` with the kernels forced (Fused) and with the reference forced; checks that the first
-/// run launched our kernels and the second none.
-fn both<T>(f: impl Fn() -> T) -> (T, T) {
+/// Runs `f` with a plan that forces the kernels (Fused) and with one that forces the reference;
+/// checks that the first run launched our kernels and the second none.
+fn both<T>(f: impl Fn(KernelPlan) -> T) -> (T, T) {
     let start = launches();
-    kernels::set_kernels(Kernels::Fused);
-    let fused = f();
+    let fused = f(KernelPlan::new(Kernels::Fused));
     let mid = launches();
-    kernels::set_kernels(Kernels::Reference);
-    let reference = f();
-    kernels::set_kernels(Kernels::Auto);
+    let reference = f(KernelPlan::new(Kernels::Reference));
     assert!(mid > start, "the fused run launched no kernel");
     assert_eq!(launches(), mid, "the reference run launched kernels");
     (fused, reference)
@@ -173,13 +154,12 @@ fn both<T>(f: impl Fn() -> T) -> (T, T) {
 /// The page's default model on a sample scene: the same detections with and without the kernels.
 #[test]
 fn detector_outputs_are_unchanged() {
-    let _guard = setting();
     let gpu = wgpu();
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/web/models/default.lrc")).expect("web/models/default.lrc");
     let model = libra_rcnn::checkpoint::from_bytes(&bytes, &gpu).expect("default model");
     assert!(model.bfp.as_ref().and_then(|b| b.non_local()).is_some(), "the default model has a non-local block");
     let image = image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/web/samples/scene_0001.png")).expect("sample").to_rgb8();
-    let (fused, reference) = both(|| pollster::block_on(libra_rcnn::infer::detect(&model, &image)).expect("detect"));
+    let (fused, reference) = both(|plan| pollster::block_on(libra_rcnn::infer::detect(&model.clone().with_kernels(plan), &image)).expect("detect"));
     eprintln!("detections: {} fused, {} reference", fused.len(), reference.len());
     assert!(!reference.is_empty(), "the default model finds something in a sample scene");
     assert_eq!(fused.len(), reference.len(), "{fused:?}\n{reference:?}");
@@ -194,7 +174,6 @@ fn detector_outputs_are_unchanged() {
 /// Five training steps of the tiny preset (non-local BFP) on generated scenes: the same losses.
 #[test]
 fn short_training_is_unchanged() {
-    let _guard = setting();
     use libra_rcnn::config::DetectorConfig;
     use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
     use libra_rcnn::train::{TrainConfig, TrainSample, Trainer};
@@ -208,8 +187,8 @@ fn short_training_is_unchanged() {
     let gpu = wgpu().autodiff();
     gpu.seed(7);
     let init = libra_rcnn::LibraRcnn::new(&cfg, &gpu).expect("model");
-    let (fused, reference) = both(|| {
-        let mut trainer = Trainer::new(init.clone(), TrainConfig::adam(5, 2));
+    let (fused, reference) = both(|plan| {
+        let mut trainer = Trainer::new(init.clone().with_kernels(plan), TrainConfig::adam(5, 2));
         (0..5)
             .map(|s| pollster::block_on(trainer.step(&samples[(s * 2) % 4..(s * 2) % 4 + 2])).expect("step").losses.total)
             .collect::<Vec<f32>>()
@@ -224,14 +203,15 @@ fn short_training_is_unchanged() {
 /// launches them.
 #[test]
 fn self_test_passes_on_lavapipe() {
-    let _guard = setting();
     let before = launches();
-    pollster::block_on(kernels::self_test(&wgpu())).expect("self-test");
+    let checked = pollster::block_on(kernels::self_test(&KernelPlan::default(), &wgpu()));
+    checked.clone().expect("self-test");
     assert!(launches() >= before + 4, "forward, rows and cols, attention rows");
-    assert_eq!(kernels::kernels(), Kernels::Auto);
-    let (active, text) = kernels::describe(&wgpu());
+    let plan = KernelPlan::default().checked(checked);
+    assert_eq!(plan.mode, Kernels::Auto);
+    let (active, text) = kernels::describe(&plan, &wgpu());
     assert!(active, "{text}");
-    assert_eq!(kernels::describe(&Device::flex()), (false, "tensor ops (the CPU backend)".to_string()));
+    assert_eq!(kernels::describe(&plan, &Device::flex()), (false, "tensor ops (the CPU backend)".to_string()));
 }
 
 
@@ -241,7 +221,6 @@ fn self_test_passes_on_lavapipe() {
 #[test]
 fn sampler_statistics_match_the_host() {
     use libra_rcnn::kernels::sampler::{iou_stats, iou_stats_host};
-    let _guard = setting();
     let gpu = wgpu();
     let far = vec![[1000.0, 1000.0, 1010.0, 1010.0]];
     let gts = random_boxes(50, 2);
@@ -259,7 +238,7 @@ fn sampler_statistics_match_the_host() {
         ("bin edges", edge, vec![[0.0, 0.0, 10.0, 10.0]]),
     ];
     for (name, props, gt) in cases {
-        let got = pollster::block_on(iou_stats(&gpu, &props, &gt, 5, 0.5)).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let got = pollster::block_on(iou_stats(&KernelPlan::default(), &gpu, &props, &gt, 5, 0.5)).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let want = iou_stats_host(&props, &gt, 5, 0.5);
         let err = got.max_iou.iter().zip(&want.max_iou).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         assert!(err <= 1e-6, "{name}: max IoU error {err}");
@@ -269,23 +248,23 @@ fn sampler_statistics_match_the_host() {
     }
     // The host's histogram itself, by hand: IoU 0.25 -> bin floor(0.25 / 0.5 * 5) = 2; 0.5 -> none.
     assert_eq!(iou_stats_host(&[[0.0, 0.0, 10.0, 2.5], [0.0, 0.0, 10.0, 5.0]], &[[0.0, 0.0, 10.0, 10.0]], 5, 0.5).hist, vec![0, 0, 1, 0, 0]);
-    assert!(pollster::block_on(iou_stats(&Device::flex(), &gts, &gts, 5, 0.5)).is_err(), "no kernel on the CPU");
+    assert!(pollster::block_on(iou_stats(&KernelPlan::default(), &Device::flex(), &gts, &gts, 5, 0.5)).is_err(), "no kernel on the CPU");
 }
 
 /// With the default setting, a block whose attention matrix reaches 64 MiB runs on the kernels and
 /// gives the reference's result: 1024 px input's P4 level (64 x 64 cells), 16 channels.
 #[test]
 fn auto_uses_the_kernels_for_large_attention() {
-    let _guard = setting();
     let gpu = wgpu();
     gpu.seed(5);
-    let block = libra_rcnn::model::non_local::NonLocal::new(16, &gpu);
+    let block = libra_rcnn::model::non_local::NonLocal::new(16, libra_rcnn::config::NonLocalInit::Xavier2019, &gpu);
     let x = Tensor::<4>::random([1, 16, 64, 64], Distribution::Normal(0.0, 0.5), &gpu);
+    let auto = KernelPlan::default();
     let before = launches();
-    let got = read(block.forward(x.clone()));
+    let got = read(block.forward(x.clone(), &auto));
     assert_eq!(launches(), before + 1, "one fused forward");
     let cpu = Device::flex();
-    let want = read(block.to_device(&cpu).forward(x.to_device(&cpu)));
+    let want = read(block.to_device(&cpu).forward(x.to_device(&cpu), &auto));
     let err = rel_err(&got, &want);
     eprintln!("auto, n = 4096: rel err {err:.2e}");
     assert!(err <= 1e-4, "relative error {err}");
@@ -294,19 +273,20 @@ fn auto_uses_the_kernels_for_large_attention() {
 /// `tune` times both paths and Auto then takes the faster one for small inputs.
 #[test]
 fn tune_picks_the_faster_path_for_small_inputs() {
-    let _guard = setting();
     let gpu = wgpu();
     let start = std::time::Instant::now();
     let clock = || start.elapsed().as_secs_f64() * 1e3;
     let dims = kernels::TUNE_DIMS;
-    let t = pollster::block_on(kernels::tune(&gpu, &clock, true, dims)).expect("tuned with the backward");
+    let auto = KernelPlan::default();
+    let t = pollster::block_on(kernels::tune(&auto, &gpu, &clock, true, dims)).expect("tuned with the backward");
     eprintln!("tune at n = 400, C = 64, forward + backward: fused {:.1} ms, reference {:.1} ms", t.fused_ms, t.reference_ms);
-    let t = pollster::block_on(kernels::tune(&gpu, &clock, false, dims)).expect("tuned");
+    let t = pollster::block_on(kernels::tune(&auto, &gpu, &clock, false, dims)).expect("tuned");
+    let plan = KernelPlan { tuned: Some(t), ..auto };
     assert_eq!(t.dims, dims);
     let (fused, reference) = (t.fused_ms, t.reference_ms);
     eprintln!("tune at n = 400, C = 64: fused {fused:.1} ms, reference {reference:.1} ms");
     assert!(fused > 0.0 && reference > 0.0);
-    assert_eq!(non_local_plan(&gpu, [1, 400, 64]).is_ok(), fused < reference);
-    let text = kernels::describe(&gpu).1;
+    assert_eq!(non_local_plan(&plan, &gpu, [1, 400, 64]).is_ok(), fused < reference);
+    let text = kernels::describe(&plan, &gpu).1;
     assert!(text.contains("measured faster here"), "{text}");
 }

@@ -30,7 +30,7 @@ node --test tests/unit/
 cargo test -p libra-rcnn
 cargo test -p libra-page
 # The benchmark must keep compiling (it is run by hand, see README).
-cargo bench --profile dev --bench detector --bench kernels --no-run
+cargo bench --profile dev --bench detector --bench kernels --bench finetune --no-run
 # The page: release wasm (adds the wasm32 target if missing) + wasm-bindgen, as `cargo serve` does.
 cargo serve --build-only
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund

@@ -12,7 +12,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Annotated, Crowd, DataError, Dataset, RawBox, Warning, read_text, validate_boxes};
+use super::files::read_text;
+use super::{Annotated, Crowd, DataError, Dataset, RawBox, Warning, validate_boxes};
 
 #[derive(Deserialize, Serialize)]
 struct CocoFile {

@@ -9,9 +9,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Annotated, DataError, Dataset, RawBox, SkipReason, Warning, read_text, validate_boxes,
-};
+use super::files::read_text;
+use super::{Annotated, DataError, Dataset, RawBox, SkipReason, Warning, validate_boxes};
 
 #[derive(Deserialize, Serialize)]
 #[serde(rename = "annotation")]

@@ -6,8 +6,9 @@
 //! device (native Vulkan/Metal/DX12, WebGPU in the page) they are checked ([`self_test`]) and
 //! timed against the reference ([`tune`]) once, the faster runs, and the fused kernels always once
 //! the reference's `[b, n, n]` matrix would reach [`FUSED_FROM_BYTES`], when the device's limits
-//! allow. [`set_kernels`] can force either path. A fallback on a wgpu device for any reason but
-//! speed is logged once per reason.
+//! allow. Whoever sets up a device records the setting and those results in a [`KernelPlan`],
+//! which the model carries (`LibraRcnn::kernels`). A fallback on a wgpu device for any reason but
+//! speed is logged once per reason and process.
 
 pub mod non_local;
 pub mod sampler;
@@ -15,20 +16,20 @@ pub mod wgsl;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::backend::DispatchDevice;
 use burn::cubecl::{Device as CubeDevice, RuntimeId};
 use burn::tensor::Device;
 
-use crate::model::non_local::{attention_matrix, reference_attention};
+use crate::attention::{attention_matrix, reference_attention};
 
 /// Which implementation runs where both exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Kernels {
     /// Our kernels on wgpu devices for inputs whose reference attention reaches
     /// [`FUSED_FROM_BYTES`], and below it too where [`tune`] measured them faster; the reference
     /// otherwise and on CPU backends.
+    #[default]
     Auto,
     /// Our kernels wherever the device allows them.
     Fused,
@@ -45,8 +46,6 @@ pub const FUSED_FROM_BYTES: usize = 64 << 20;
 /// page's default model); the page times its model's own size.
 pub const TUNE_DIMS: [usize; 3] = [1, 400, 64];
 
-static MODE: AtomicU8 = AtomicU8::new(0);
-static SELF_TEST_FAILURE: Mutex<Option<String>> = Mutex::new(None);
 /// What [`tune`] measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tuned {
@@ -63,24 +62,29 @@ impl Tuned {
     }
 }
 
-static TUNED: Mutex<Option<Tuned>> = Mutex::new(None);
-
-/// [`tune`]'s last result, if it ran.
-pub fn tuned() -> Option<Tuned> {
-    *TUNED.lock().unwrap_or_else(|e| e.into_inner())
+/// How the non-local block runs on one device: the setting, and what [`self_test`] and [`tune`]
+/// found there. The default, [`Kernels::Auto`] untested and untuned, runs the reference below
+/// [`FUSED_FROM_BYTES`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KernelPlan {
+    pub mode: Kernels,
+    /// [`tune`]'s result, if it ran.
+    pub tuned: Option<Tuned>,
+    /// Why [`self_test`] failed on the device, if it did.
+    pub self_test_failure: Option<String>,
 }
 
-/// Chooses the implementation for the whole process (the page: per worker).
-pub fn set_kernels(kernels: Kernels) {
-    MODE.store(kernels as u8, Ordering::Relaxed);
-}
+impl KernelPlan {
+    pub fn new(mode: Kernels) -> Self {
+        Self { mode, ..Self::default() }
+    }
 
-/// The implementation chosen by [`set_kernels`] (default [`Kernels::Auto`]).
-pub fn kernels() -> Kernels {
-    match MODE.load(Ordering::Relaxed) {
-        1 => Kernels::Fused,
-        2 => Kernels::Reference,
-        _ => Kernels::Auto,
+    /// This plan after [`self_test`] gave `result`: a failure forces the reference.
+    pub fn checked(self, result: Result<(), String>) -> Self {
+        match result {
+            Ok(()) => self,
+            Err(reason) => Self { mode: Kernels::Reference, self_test_failure: Some(reason), ..self },
+        }
     }
 }
 
@@ -96,7 +100,7 @@ pub(crate) fn wgpu_device(device: &Device) -> Option<CubeDevice> {
 /// (CPU backends: nothing to log).
 pub type Fallback = Option<String>;
 
-/// Logs `reason` the first time it is given.
+/// Logs `reason` the first time this process is given it (only what was logged is kept).
 pub(crate) fn log_fallback(kernel: &str, reason: &str) {
     static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
     let line = format!("{kernel}: reference path: {reason}");
@@ -106,13 +110,13 @@ pub(crate) fn log_fallback(kernel: &str, reason: &str) {
     }
 }
 
-/// Whether the fused non-local kernels run for inputs `[b, n, c]` on `device`: `Ok`, or why
-/// not (`None`: the expected path, nothing to log).
-pub fn non_local_plan(device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fallback> {
+/// Whether `plan` runs the fused non-local kernels for inputs `[b, n, c]` on `device`: `Ok`, or
+/// why not (`None`: the expected path, nothing to log).
+pub fn non_local_plan(plan: &KernelPlan, device: &Device, [b, n, c]: [usize; 3]) -> Result<(), Fallback> {
     let Some(cube) = wgpu_device(device) else { return Err(None) };
-    match kernels() {
+    match plan.mode {
         Kernels::Reference => return Err(Some("forced by the kernels = reference setting".into())),
-        Kernels::Auto if b * n * n * 4 < FUSED_FROM_BYTES && !tuned().is_some_and(|t| t.fused_faster()) => return Err(None),
+        Kernels::Auto if b * n * n * 4 < FUSED_FROM_BYTES && !plan.tuned.is_some_and(|t| t.fused_faster()) => return Err(None),
         _ => {}
     }
     non_local_fits(&cube, [b, n, c]).map_err(Some)
@@ -140,21 +144,21 @@ fn non_local_fits(cube: &CubeDevice, [b, n, c]: [usize; 3]) -> Result<(), String
     }
 }
 
-/// What runs the non-local block on `device`, in words for the page and the CLI; `true` when our
-/// kernels run for some input size.
-pub fn describe(device: &Device) -> (bool, String) {
+/// What `plan` runs the non-local block with on `device`, in words for the page and the CLI;
+/// `true` when our kernels run for some input size.
+pub fn describe(plan: &KernelPlan, device: &Device) -> (bool, String) {
     let Some(cube) = wgpu_device(device) else { return (false, "tensor ops (the CPU backend)".into()) };
-    if let Some(failure) = SELF_TEST_FAILURE.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+    if let Some(failure) = &plan.self_test_failure {
         return (false, format!("tensor ops (our kernels failed their check on this device: {failure})"));
     }
     let fits = non_local_fits(&cube, [1, 400, 64]);
-    match (kernels(), fits) {
+    match (plan.mode, fits) {
         (Kernels::Reference, _) => (false, "tensor ops (forced by the kernels = reference setting)".into()),
         (_, Err(reason)) => (false, format!("tensor ops (this device: {reason})")),
         (Kernels::Fused, Ok(())) => (true, "our fused WGSL kernels (forced by the kernels = fused setting)".into()),
         (Kernels::Auto, Ok(())) => {
             let mib = FUSED_FROM_BYTES >> 20;
-            match tuned() {
+            match plan.tuned {
                 Some(t) if t.fused_faster() => {
                     (true, format!("our fused WGSL kernels (measured faster here: {:.1} vs {:.1} ms at n = {}, C = {})", t.fused_ms, t.reference_ms, t.dims[1], t.dims[2]))
                 }
@@ -168,15 +172,15 @@ pub fn describe(device: &Device) -> (bool, String) {
     }
 }
 
-/// Checks the non-local kernels on `device` once against the reference (forward, gradients and
+/// Checks the non-local kernels on `device` against the reference (forward, gradients and
 /// attention rows of a small random input, read asynchronously), because a pipeline a driver
-/// compiles wrongly fails silently; on a mismatch or error, forces the reference for the process
-/// and returns why. `Ok` on devices without kernels.
-pub async fn self_test(device: &Device) -> Result<(), String> {
+/// compiles wrongly fails silently; on a mismatch or error, logs and returns why (for
+/// [`KernelPlan::checked`]). `Ok` on devices without kernels and where `plan` forces the reference.
+pub async fn self_test(plan: &KernelPlan, device: &Device) -> Result<(), String> {
     use burn::tensor::{Distribution, Tensor};
     let dims = [2, 37, 20];
     let Some(cube) = wgpu_device(device) else { return Ok(()) };
-    if kernels() == Kernels::Reference || non_local_fits(&cube, dims).is_err() {
+    if plan.mode == Kernels::Reference || non_local_fits(&cube, dims).is_err() {
         return Ok(());
     }
     let ad = device.clone().autodiff();
@@ -213,20 +217,19 @@ pub async fn self_test(device: &Device) -> Result<(), String> {
 }
 
 fn fail(reason: String) -> Result<(), String> {
-    set_kernels(Kernels::Reference);
-    *SELF_TEST_FAILURE.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
     log_fallback("non-local", &reason);
     Err(reason)
 }
 
 /// Times the fused forward (and backward, for training) against the reference on `device` for
 /// inputs `dims` (median of 3 after a warm-up, read back asynchronously, `clock` in ms), so that
-/// [`Kernels::Auto`] uses the faster one below [`FUSED_FROM_BYTES`]: device emulations and GPUs
-/// differ. `None` where the kernels cannot run.
-pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: bool, dims: [usize; 3]) -> Option<Tuned> {
+/// [`Kernels::Auto`] uses the faster one below [`FUSED_FROM_BYTES`] (as [`KernelPlan::tuned`]):
+/// device emulations and GPUs differ. `None` where the kernels cannot run or `plan` forces the
+/// reference.
+pub async fn tune(plan: &KernelPlan, device: &Device, clock: crate::infer::Clock<'_>, backward: bool, dims: [usize; 3]) -> Option<Tuned> {
     use burn::tensor::{Distribution, Tensor};
     let cube = wgpu_device(device)?;
-    if kernels() == Kernels::Reference || non_local_fits(&cube, dims).is_err() {
+    if plan.mode == Kernels::Reference || non_local_fits(&cube, dims).is_err() {
         return None;
     }
     let device = if backward { device.clone().autodiff() } else { device.clone() };
@@ -251,7 +254,5 @@ pub async fn tune(device: &Device, clock: crate::infer::Clock<'_>, backward: boo
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let result = Tuned { dims, fused_ms: median(&mut times[0]), reference_ms: median(&mut times[1]) };
-    *TUNED.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-    Some(result)
+    Some(Tuned { dims, fused_ms: median(&mut times[0]), reference_ms: median(&mut times[1]) })
 }

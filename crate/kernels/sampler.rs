@@ -7,7 +7,7 @@ use burn::backend::{Cube, DType};
 use burn::tensor::{Device, Int, Shape, Tensor};
 
 use super::wgsl::{Entry, launch};
-use super::{Fallback, wgpu_device};
+use super::{Fallback, KernelPlan, Kernels, wgpu_device};
 use crate::boxes::BBox;
 
 static ASSIGN: Entry = Entry { name: "assign", files: &[include_str!("../../shaders/sampler.wgsl")], buffers: &["proposals", "gts", "max_iou", "argmax", "hist"] };
@@ -27,10 +27,11 @@ pub struct IouStats {
 }
 
 /// The kernel's statistics of `boxes` against `gts` on `device` (read back asynchronously), or
-/// why it cannot run there (then the host's `boxes::iou` is the path).
-pub async fn iou_stats(device: &Device, boxes: &[BBox], gts: &[BBox], bins: usize, neg_thr: f32) -> Result<IouStats, Fallback> {
+/// why it cannot run there or `plan` forces the reference (then the host's `boxes::iou` is the
+/// path).
+pub async fn iou_stats(plan: &KernelPlan, device: &Device, boxes: &[BBox], gts: &[BBox], bins: usize, neg_thr: f32) -> Result<IouStats, Fallback> {
     let cube = wgpu_device(device).ok_or(None)?;
-    if super::kernels() == super::Kernels::Reference {
+    if plan.mode == Kernels::Reference {
         return Err(Some("forced by the kernels = reference setting".into()));
     }
     let client = cube.client();

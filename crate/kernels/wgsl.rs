@@ -7,7 +7,7 @@
 //! binding is `read_write` (a buffer bound read-only and writable in one dispatch is invalid). The
 //! files keep the layout the browser tests use (uniform at 0); [`prepare`] rewrites it at load time.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use burn::backend::wgpu::{KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::client::Client;
@@ -68,11 +68,14 @@ impl KernelSource for Source {
     }
 }
 
-static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static LAUNCHES: Cell<usize> = const { Cell::new(0) };
+}
 
-/// How many of our kernels this process has launched (tests check which path ran).
+/// How many of our kernels this thread has launched (tests check which path ran, each on its own
+/// thread).
 pub fn launches() -> usize {
-    LAUNCHES.load(Ordering::Relaxed)
+    LAUNCHES.get()
 }
 
 /// Runs `entry` (workgroup size 256) on `workgroups` with `buffers` (in `entry.buffers` order)
@@ -85,7 +88,7 @@ pub fn launch(client: &Client, entry: &'static Entry, workgroups: [u32; 3], buff
     let args = buffers.iter().fold(KernelArguments::new(), |a, h| a.with_buffer((*h).clone().binding()));
     let kernel = SourceKernel::new(Source(entry), CubeDim::new_1d(256));
     let [x, y, z] = workgroups;
-    LAUNCHES.fetch_add(1, Ordering::Relaxed);
+    LAUNCHES.set(LAUNCHES.get() + 1);
     client.launch(Box::new(kernel), CubeCount::Static(x, y, z), args.with_info(MetadataBindingInfo::custom(info)));
 }
 

@@ -8,6 +8,7 @@ use super::layers::conv;
 use super::non_local::NonLocal;
 use super::resize::rescale;
 use crate::config::{NeckConfig, Refine};
+use crate::kernels::KernelPlan;
 
 #[derive(Module, Debug)]
 pub enum RefineBlock {
@@ -35,20 +36,21 @@ impl Bfp {
         let refine = match cfg.refine {
             Refine::None => None,
             Refine::Conv => Some(RefineBlock::Conv(conv(channels, channels, 3, 1, true, device))),
-            Refine::NonLocal => Some(RefineBlock::NonLocal(NonLocal::new(channels, device))),
+            Refine::NonLocal => Some(RefineBlock::NonLocal(NonLocal::new(channels, cfg.non_local_init, device))),
         };
         Self { refine, refine_level: cfg.refine_level }
     }
 
-    /// `p`: P2..P6 -> balanced P2..P6 (same shapes) and the intermediate maps.
-    pub fn forward_traced(&self, p: Vec<Tensor<4>>) -> (Vec<Tensor<4>>, BfpTrace) {
+    /// `p`: P2..P6 -> balanced P2..P6 (same shapes) and the intermediate maps; a non-local
+    /// refine step runs as `plan` says.
+    pub fn forward_traced(&self, p: Vec<Tensor<4>>, plan: &KernelPlan) -> (Vec<Tensor<4>>, BfpTrace) {
         let [_, _, h, w] = p[self.refine_level].dims();
         let n = p.len() as f64;
         let integrated = p.iter().map(|x| rescale(x.clone(), [h, w])).reduce(|a, b| a + b).expect("levels") / n;
         let refined = match &self.refine {
             None => integrated.clone(),
             Some(RefineBlock::Conv(c)) => c.forward(integrated.clone()),
-            Some(RefineBlock::NonLocal(nl)) => nl.forward(integrated.clone()),
+            Some(RefineBlock::NonLocal(nl)) => nl.forward(integrated.clone(), plan),
         };
         let out = p
             .into_iter()
@@ -58,10 +60,6 @@ impl Bfp {
             })
             .collect();
         (out, BfpTrace { integrated, refined })
-    }
-
-    pub fn forward(&self, p: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
-        self.forward_traced(p).0
     }
 
     pub fn non_local(&self) -> Option<&NonLocal> {
@@ -77,6 +75,7 @@ mod tests {
     use burn::tensor::Tensor;
 
     use super::*;
+    use crate::config::NonLocalInit;
     use crate::testing::{assert_close, device, read};
 
     fn pyramid(values: [f32; 5], c: usize, dev: &Device) -> Vec<Tensor<4>> {
@@ -89,8 +88,8 @@ mod tests {
         // Rescaling a constant map keeps it, so integrated = mean(1..5) = 3 and each level
         // gains 3 through the residual: 4, 5, 6, 7, 8.
         let dev = device();
-        let cfg = NeckConfig { bfp: true, refine: Refine::None, refine_level: 2 };
-        let (out, trace) = Bfp::new(&cfg, 2, &dev).forward_traced(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 2, &dev));
+        let cfg = NeckConfig { bfp: true, refine: Refine::None, refine_level: 2, non_local_init: NonLocalInit::Identity };
+        let (out, trace) = Bfp::new(&cfg, 2, &dev).forward_traced(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 2, &dev), &KernelPlan::default());
         assert_eq!(trace.integrated.dims(), [1, 2, 4, 4]);
         assert_close(&read(trace.integrated), &[3.0; 32], 1e-6);
         for (l, o) in out.into_iter().enumerate() {
@@ -105,16 +104,16 @@ mod tests {
         // One hot pixel of P2 (value 10 at (5, 9)) lands in P4 cell (1, 2) after 4x4 max-pooling:
         // integrated there = (10 + 0*4) / 5 = 2, elsewhere 0.
         let dev = device();
-        let cfg = NeckConfig { bfp: true, refine: Refine::None, refine_level: 2 };
+        let cfg = NeckConfig { bfp: true, refine: Refine::None, refine_level: 2, non_local_init: NonLocalInit::Identity };
         let mut p = pyramid([0.0; 5], 1, &dev);
         p[0] = p[0].clone().slice_assign([0..1, 0..1, 5..6, 9..10], Tensor::full([1, 1, 1, 1], 10.0, &dev));
-        let (_, trace) = Bfp::new(&cfg, 1, &dev).forward_traced(p);
+        let (_, trace) = Bfp::new(&cfg, 1, &dev).forward_traced(p, &KernelPlan::default());
         let mut want = vec![0.0; 16];
         want[4 + 2] = 2.0;
         assert_close(&read(trace.integrated), &want, 1e-6);
 
         let cfg = NeckConfig { refine: Refine::NonLocal, ..cfg };
-        let out = Bfp::new(&cfg, 3, &dev).forward(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 3, &dev));
+        let out = Bfp::new(&cfg, 3, &dev).forward_traced(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 3, &dev), &KernelPlan::default()).0;
         let dims: Vec<[usize; 4]> = out.iter().map(|t| t.dims()).collect();
         assert_eq!(dims, vec![[1, 3, 16, 16], [1, 3, 8, 8], [1, 3, 4, 4], [1, 3, 2, 2], [1, 3, 1, 1]]);
     }

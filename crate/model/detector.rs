@@ -14,6 +14,7 @@ use crate::boxes::BBox;
 use crate::boxes::anchors::AnchorGenerator;
 use crate::config::{BackboneConfig, Balance, DetectorConfig};
 use crate::error::Result;
+use crate::kernels::KernelPlan;
 
 /// Strides of P2..P6.
 pub const STRIDES: [f32; 5] = [4.0, 8.0, 16.0, 32.0, 64.0];
@@ -29,6 +30,9 @@ pub struct LibraRcnn {
     pub bbox_head: BboxHead,
     #[module(skip)]
     pub config: DetectorConfig,
+    /// How the non-local block runs on the model's device (see [`Self::with_kernels`]).
+    #[module(skip)]
+    pub kernels: KernelPlan,
 }
 
 /// Everything the pyramid view draws: P2..P6 of the FPN, the BFP's maps, and the balanced levels.
@@ -68,7 +72,14 @@ impl LibraRcnn {
             rpn: RpnHead::new(c, config.rpn.anchor_ratios.len(), device),
             bbox_head: BboxHead::new(c * pool * pool, config.roi.fc_dim, config.num_classes(), device),
             config: config.clone(),
+            kernels: KernelPlan::default(),
         })
+    }
+
+    /// This model with the kernel plan of its device (made where the device is set up); a new
+    /// or loaded model has the default plan.
+    pub fn with_kernels(self, kernels: KernelPlan) -> Self {
+        Self { kernels, ..self }
     }
 
     /// This model for `classes`, ready to fine-tune: a class it already knows (by name, in any
@@ -132,7 +143,7 @@ impl LibraRcnn {
             None => Features { fpn: None, bfp: None, levels: p },
             Some(bfp) => {
                 let fpn = trace.then(|| p.clone());
-                let (levels, t) = bfp.forward_traced(p);
+                let (levels, t) = bfp.forward_traced(p, &self.kernels);
                 Features { levels, fpn, bfp: trace.then_some(t) }
             }
         }

@@ -3,25 +3,16 @@
 //! `A = softmax_j(theta(x_i) . phi(x_j))` with no 1/sqrt(C) scale, `y = A g(x)`,
 //! `out = x + W_out(y)`; theta, phi, g, W_out are 1x1 convs with bias (reduction 1).
 
-use burn::module::Module;
-use burn::nn::conv::Conv2d;
-use burn::tensor::activation::softmax;
+use burn::module::{Module, Param};
+use burn::nn::Initializer;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::kernels::{self, log_fallback, non_local_plan};
+use crate::attention::{attention_matrix, reference_attention};
+use crate::config::NonLocalInit;
+use crate::kernels::{self, KernelPlan, log_fallback, non_local_plan};
 
 use super::layers::conv;
-
-/// The reference attention `softmax(theta phi^T)`: `[b, n, c]` twice -> `[b, n, n]`.
-pub fn attention_matrix(theta: Tensor<3>, phi: Tensor<3>) -> Tensor<3> {
-    softmax(theta.matmul(phi.swap_dims(1, 2)), 2)
-}
-
-/// The tensor-op path our fused kernels replace: `softmax(theta phi^T) g`, `[b, n, c]` each ->
-/// `[b, n, c]`.
-pub fn reference_attention(theta: Tensor<3>, phi: Tensor<3>, g: Tensor<3>) -> Tensor<3> {
-    attention_matrix(theta, phi).matmul(g)
-}
 
 #[derive(Module, Debug)]
 pub struct NonLocal {
@@ -32,10 +23,23 @@ pub struct NonLocal {
 }
 
 impl NonLocal {
-    /// Xavier-uniform on every conv, as the reference BFP ends up (so not identity at step 0).
-    pub fn new(channels: usize, device: &Device) -> Self {
-        let c = |d: &Device| conv(channels, channels, 1, 1, true, d);
-        Self { theta: c(device), phi: c(device), g: c(device), out: c(device) }
+    /// `channels` -> `channels` (reduction 1), initialised as `init` says; biases start at zero.
+    pub fn new(channels: usize, init: NonLocalInit, device: &Device) -> Self {
+        match init {
+            NonLocalInit::Xavier2019 => {
+                let c = || conv(channels, channels, 1, 1, true, device);
+                Self { theta: c(), phi: c(), g: c(), out: c() }
+            }
+            NonLocalInit::Identity => {
+                let c = |initializer: Initializer| {
+                    let mut conv = Conv2dConfig::new([channels, channels], [1, 1]).with_initializer(initializer).init(device);
+                    conv.bias = conv.bias.map(|b| Param::from_tensor(Tensor::zeros(b.dims(), device)));
+                    conv
+                };
+                let normal = || c(Initializer::Normal { mean: 0.0, std: 0.01 });
+                Self { theta: normal(), phi: normal(), g: normal(), out: c(Initializer::Zeros) }
+            }
+        }
     }
 
     /// theta, phi and g of `x`: [b, c, h, w] -> three [b, hw, c].
@@ -51,11 +55,12 @@ impl NonLocal {
     }
 
     /// Rows `pixels` (indices into hw) of [`Self::attention`]: [b, pixels.len(), hw], without
-    /// the whole [hw, hw] matrix (our kernel on wgpu, `softmax(theta_i phi^T)` elsewhere).
-    pub fn attention_rows(&self, x: Tensor<4>, pixels: &[u32]) -> Tensor<3> {
+    /// the whole [hw, hw] matrix (our kernel where `plan` says, `softmax(theta_i phi^T)`
+    /// elsewhere).
+    pub fn attention_rows(&self, x: Tensor<4>, pixels: &[u32], plan: &KernelPlan) -> Tensor<3> {
         let [theta, phi, _] = self.embed(x);
         let [b, n, c] = theta.dims();
-        match non_local_plan(&theta.device(), [b, n, c]) {
+        match non_local_plan(plan, &theta.device(), [b, n, c]) {
             Ok(()) => kernels::non_local::attention_rows(theta, phi, pixels),
             Err(reason) => {
                 if let Some(reason) = reason {
@@ -67,12 +72,12 @@ impl NonLocal {
         }
     }
 
-    /// `x`: [b, c, h, w] -> same shape. The attention runs fused on wgpu (`kernels`), as
-    /// `softmax(theta phi^T) g` with tensor ops elsewhere.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    /// `x`: [b, c, h, w] -> same shape. The attention runs on our fused kernels where `plan`
+    /// says, as `softmax(theta phi^T) g` with tensor ops elsewhere.
+    pub fn forward(&self, x: Tensor<4>, plan: &KernelPlan) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let [theta, phi, g] = self.embed(x.clone());
-        let y = match non_local_plan(&x.device(), [b, h * w, c]) {
+        let y = match non_local_plan(plan, &x.device(), [b, h * w, c]) {
             Ok(()) => kernels::non_local::attention(theta, phi, g),
             Err(reason) => {
                 if let Some(reason) = reason {
@@ -102,10 +107,10 @@ mod tests {
         let dev = device();
         let (c, h, w) = (3, 2, 3);
         let n = h * w;
-        let block = NonLocal::new(c, &dev);
+        let block = NonLocal::new(c, NonLocalInit::Xavier2019, &dev);
         let xv: Vec<f32> = (0..c * n).map(|i| ((i as f32) * 0.7).sin()).collect();
         let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), [1, c, h, w]), &dev);
-        let got = read(block.forward(x));
+        let got = read(block.forward(x, &KernelPlan::default()));
 
         let wb = |conv: &burn::nn::conv::Conv2d| (read(conv.weight.val()), read(conv.bias.as_ref().expect("bias").val()));
         let (tw, tb) = wb(&block.theta);
@@ -132,10 +137,35 @@ mod tests {
     #[test]
     fn attention_rows_sum_to_one() {
         let dev = device();
-        let block = NonLocal::new(4, &dev);
+        let block = NonLocal::new(4, NonLocalInit::Xavier2019, &dev);
         let x = Tensor::<4>::random([2, 4, 3, 5], burn::tensor::Distribution::Normal(0.0, 1.0), &dev);
         let a = block.attention(x);
         assert_eq!(a.dims(), [2, 15, 15]);
         assert_close(&read(a.sum_dim(2).reshape([30])), &[1.0; 30], 1e-4);
+    }
+
+    #[test]
+    fn identity_init_passes_the_input_through_with_near_uniform_attention() {
+        // W_out = 0 and zero bias: out = x exactly. theta, phi ~ N(0, 0.01): logits of order
+        // c * 1e-4 * |x|^2, so each of the n = 48 row entries stays within 5 % of 1/n.
+        let dev = device();
+        let (c, h, w) = (16, 6, 8);
+        let block = NonLocal::new(c, NonLocalInit::Identity, &dev);
+        let x = Tensor::<4>::random([2, c, h, w], burn::tensor::Distribution::Normal(0.0, 1.0), &dev);
+        assert_eq!(read(block.forward(x.clone(), &KernelPlan::default())), read(x.clone()));
+        let n = h * w;
+        for a in read(block.attention(x)) {
+            assert!((a * n as f32 - 1.0).abs() < 0.05, "attention entry {a} is not near 1/{n}");
+        }
+        let std = |t: Tensor<4>| {
+            let v = read(t);
+            (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt()
+        };
+        for conv in [&block.theta, &block.phi, &block.g] {
+            let s = std(conv.weight.val());
+            assert!((0.007..0.013).contains(&s), "weight std {s}, want about 0.01");
+            assert_eq!(read(conv.bias.as_ref().expect("bias").val()), vec![0.0; c]);
+        }
+        assert_eq!(std(block.out.weight.val()), 0.0);
     }
 }

@@ -1,13 +1,17 @@
 //! Turning labelled images into network inputs: letterbox, flip, normalise, stack.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use std::borrow::Cow;
+
+use burn::tensor::{Device, Tensor};
 use image::RgbImage;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::Target;
 use crate::data::{Annotated, Crowd, DataError};
-use crate::data::transform::{Letterbox, hflip, to_chw_normalized};
+use crate::data::augment::{self, Augment};
+use crate::data::tensor::images_tensor;
+use crate::data::transform::{Letterbox, hflip};
 
 /// One training image at the network's input size, with its boxes in input pixels.
 #[derive(Clone, Debug)]
@@ -32,28 +36,25 @@ impl TrainSample {
 }
 
 /// Stacks a batch into [b, 3, s, s] (ImageNet-normalised), flipping each image with
-/// probability 0.5 when `flip` (draws from `seed`).
-pub fn to_tensors(batch: &[TrainSample], flip: bool, seed: u64, device: &Device) -> (Tensor<4>, Vec<Target>) {
+/// probability 0.5 when `flip`, then changing it as `augment` says (draws from `seed`).
+pub fn to_tensors(batch: &[TrainSample], flip: bool, augment: &Augment, seed: u64, device: &Device) -> (Tensor<4>, Vec<Target>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (w, h) = batch[0].image.dimensions();
-    let mut pixels = Vec::with_capacity(batch.len() * 3 * (w * h) as usize);
+    let mut images = Vec::with_capacity(batch.len());
     let mut targets = Vec::with_capacity(batch.len());
     for s in batch {
+        let mut image = Cow::Borrowed(&s.image);
+        let mut boxes = Cow::Borrowed(s.target.boxes.as_slice());
+        let mut labels = Cow::Borrowed(s.target.labels.as_slice());
         if flip && rng.random_bool(0.5) {
-            let (img, boxes) = hflip(&s.image, &s.target.boxes);
-            pixels.extend(to_chw_normalized(&img));
-            targets.push(Target { boxes, labels: s.target.labels.clone() });
-        } else {
-            pixels.extend(to_chw_normalized(&s.image));
-            targets.push(s.target.clone());
+            let (img, b) = hflip(&image, &boxes);
+            (image, boxes) = (Cow::Owned(img), Cow::Owned(b));
         }
+        if *augment != Augment::OFF {
+            let (img, b, l) = augment::augment(&image, &boxes, &labels, augment, &mut rng);
+            (image, boxes, labels) = (Cow::Owned(img), Cow::Owned(b), Cow::Owned(l));
+        }
+        images.push(image);
+        targets.push(Target { boxes: boxes.into_owned(), labels: labels.into_owned() });
     }
-    let t = Tensor::from_data(TensorData::new(pixels, [batch.len(), 3, h as usize, w as usize]), device);
-    (t, targets)
-}
-
-/// [1, 3, s, s] input of one letterboxed image.
-pub fn image_tensor(image: &RgbImage, device: &Device) -> Tensor<4> {
-    let (w, h) = image.dimensions();
-    Tensor::from_data(TensorData::new(to_chw_normalized(image), [1, 3, h as usize, w as usize]), device)
+    (images_tensor(images.iter().map(|i| i.as_ref()), device), targets)
 }

@@ -1,5 +1,6 @@
 //! Our own training loop (burn-train's Learner does not run in wasm): SGD with momentum or
-//! Adam/AdamW, linear warm-up, step decay, gradient clipping, weight decay, horizontal flips,
+//! Adam/AdamW, linear warm-up, step decay, gradient clipping, weight decay, horizontal flips and
+//! augmentation (`data::augment`),
 //! and a NaN guard that skips (and reports) a step whose loss is not finite. [`Run`] drives it.
 
 pub mod batch;
@@ -15,6 +16,7 @@ use burn::tensor::Transaction;
 use serde::{Deserialize, Serialize};
 
 use crate::config::BackboneConfig;
+use crate::data::augment::Augment;
 use crate::error::Result;
 use crate::model::LibraRcnn;
 pub use batch::TrainSample;
@@ -55,6 +57,9 @@ pub struct TrainConfig {
     /// Per-parameter gradient-norm clip (burn clips each tensor by its own norm).
     pub grad_clip: Option<f32>,
     pub hflip: bool,
+    /// Zoom and photometric changes after the flip ([`Augment::OFF`] by default).
+    #[serde(default)]
+    pub augment: Augment,
     pub seed: u64,
     pub trainable: Trainable,
 }
@@ -74,6 +79,7 @@ impl TrainConfig {
             decay: 0.1,
             grad_clip: Some(35.0),
             hflip: true,
+            augment: Augment::OFF,
             seed: 0,
             trainable: Trainable::All,
         }
@@ -195,7 +201,7 @@ impl Trainer {
     pub async fn step(&mut self, batch: &[TrainSample]) -> Result<StepReport> {
         let device = self.model.devices().into_iter().next().expect("model has a device");
         let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(self.step as u64 * 7919);
-        let (images, targets) = batch::to_tensors(batch, self.config.hflip, seed, &device);
+        let (images, targets) = batch::to_tensors(batch, self.config.hflip, &self.config.augment, seed, &device);
         let out = forward_train(&self.model, images, &targets, seed).await?;
         let l = &out.losses;
         let total = l.total();

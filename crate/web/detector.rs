@@ -39,13 +39,13 @@ pub struct WebDetector {
 impl WebDetector {
     /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`.
     pub async fn load(bytes: Vec<u8>, backend: String) -> Result<WebDetector, JsError> {
-        let device = device(&backend).await?;
+        let (device, mut plan) = device(&backend).await?;
         let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
         // Which of our kernels and the reference runs this model's non-local block faster here.
         if let Some(dims) = model.non_local_dims() {
-            kernels::tune(&device, &now, false, dims).await;
+            plan.tuned = kernels::tune(&plan, &device, &now, false, dims).await;
         }
-        Ok(WebDetector { model, backend })
+        Ok(WebDetector { model: model.with_kernels(plan), backend })
     }
 
     /// Runs the network at `size` x `size` pixels (a multiple of 64) instead of the size it was
@@ -67,7 +67,7 @@ impl WebDetector {
             parameters: self.model.num_params(),
             train_proposals: self.model.config.rpn.post_nms_train,
             backend: &self.backend,
-            kernels: KernelStatus::of(&self.model.devices()[0]),
+            kernels: KernelStatus::of(&self.model),
         };
         serde_json::to_string(&info).expect("info serialises")
     }

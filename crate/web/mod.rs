@@ -9,25 +9,30 @@ mod views;
 pub use detector::WebDetector;
 pub use trainer::WebTrainer;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
+use burn::module::Module;
 use burn::tensor::Device;
 
-use crate::kernels::{self, Kernels};
+use crate::kernels::{self, KernelPlan, Kernels};
+use crate::model::LibraRcnn;
 use image::RgbImage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 thread_local! {
-    /// The WebGPU device: burn's wgpu runtime initialises once per page (worker).
-    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+    /// The WebGPU device and its `kernels::self_test` result: burn's wgpu runtime initialises
+    /// once per page (worker).
+    static WEBGPU: RefCell<Option<(Device, Result<(), String>)>> = const { RefCell::new(None) };
+    /// The page's kernels setting for the models this worker loads (`setKernels`).
+    static KERNELS: Cell<Kernels> = const { Cell::new(Kernels::Auto) };
 }
 
-/// Chooses where our WGSL kernels run for this worker ("auto": large inputs, "fused": always,
-/// "reference": never; see `kernels::Kernels`); call before loading a model.
+/// Chooses where our WGSL kernels run for the models this worker loads next ("auto": large
+/// inputs, "fused": always, "reference": never; see `kernels::Kernels`).
 #[wasm_bindgen(js_name = setKernels)]
 pub fn set_kernels(mode: &str) -> Result<(), JsError> {
-    kernels::set_kernels(match mode {
+    KERNELS.set(match mode {
         "auto" => Kernels::Auto,
         "fused" => Kernels::Fused,
         "reference" => Kernels::Reference,
@@ -36,7 +41,7 @@ pub fn set_kernels(mode: &str) -> Result<(), JsError> {
     Ok(())
 }
 
-/// What runs the non-local block on a model's device (`kernels::describe`), for its `info`.
+/// What runs a model's non-local block (`kernels::describe`), for its `info`.
 #[derive(Serialize)]
 pub(crate) struct KernelStatus {
     /// Our fused kernels run for some input sizes.
@@ -45,8 +50,8 @@ pub(crate) struct KernelStatus {
 }
 
 impl KernelStatus {
-    pub(crate) fn of(device: &Device) -> Self {
-        let (active, text) = kernels::describe(device);
+    pub(crate) fn of(model: &LibraRcnn) -> Self {
+        let (active, text) = kernels::describe(&model.kernels, &model.devices()[0]);
         Self { active, text }
     }
 }
@@ -70,19 +75,21 @@ pub(crate) fn now() -> f64 {
     }
 }
 
-/// The device for `backend` ("webgpu" or "cpu"); WebGPU is initialised on first use.
-pub(crate) async fn device(backend: &str) -> Result<Device, JsError> {
+/// The device for `backend` ("webgpu" or "cpu") and its kernel plan under the worker's setting
+/// (not yet tuned); WebGPU is initialised and our kernels checked on first use.
+pub(crate) async fn device(backend: &str) -> Result<(Device, KernelPlan), JsError> {
+    let plan = KernelPlan::new(KERNELS.get());
     match backend {
-        "cpu" => Ok(Device::flex()),
+        "cpu" => Ok((Device::flex(), plan)),
         "webgpu" => {
-            if let Some(d) = WEBGPU.with(|w| w.borrow().clone()) {
-                return Ok(d);
+            if let Some((d, checked)) = WEBGPU.with(|w| w.borrow().clone()) {
+                return Ok((d, plan.checked(checked)));
             }
             let d = Device::wgpu_options().init_async().await.map_err(|e| js_err(format!("WebGPU initialisation failed: {e:?}")))?;
-            // On failure the reference path is forced for this worker and the reason logged.
-            let _ = kernels::self_test(&d).await;
-            WEBGPU.with(|w| *w.borrow_mut() = Some(d.clone()));
-            Ok(d)
+            // On failure the reference path is forced for this worker's models and the reason logged.
+            let checked = kernels::self_test(&plan, &d).await;
+            WEBGPU.with(|w| *w.borrow_mut() = Some((d.clone(), checked.clone())));
+            Ok((d, plan.checked(checked)))
         }
         other => Err(js_err(format!("unknown backend {other:?} (expected \"webgpu\" or \"cpu\")"))),
     }

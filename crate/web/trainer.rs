@@ -1,7 +1,6 @@
 //! `WebTrainer`: fine-tuning in the page's training worker, one step per call so the worker can
 //! pause, stop and answer view requests between steps; saves the model with async reads.
 
-use burn::module::Module;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -58,14 +57,14 @@ impl WebTrainer {
     /// their defaults).
     pub async fn create(model_bytes: Vec<u8>, backend: String, options_json: String) -> Result<WebTrainer, JsError> {
         let options: FineTuneOptions = serde_json::from_str(&options_json).map_err(|e| js_err(format!("training options: {e}")))?;
-        let plain = device(&backend).await?;
+        let (plain, mut plan) = device(&backend).await?;
         let device = plain.clone().autodiff();
         let model = checkpoint::from_bytes(&model_bytes, &device).map_err(js_err)?;
         // Which of our kernels and the reference trains (forward + backward) faster here.
         if let Some(dims) = model.non_local_dims() {
-            kernels::tune(&plain, &now, true, dims).await;
+            plan.tuned = kernels::tune(&plan, &plain, &now, true, dims).await;
         }
-        let session = FineTune::new(model, &options).map_err(js_err)?;
+        let session = FineTune::new(model.with_kernels(plan), &options).map_err(js_err)?;
         Ok(WebTrainer { session, backend })
     }
 
@@ -94,7 +93,7 @@ impl WebTrainer {
     pub fn info(&self) -> String {
         let (train_images, held_out_images) = self.session.counts();
         let (step, steps) = self.session.progress();
-        let info = Info { classes: self.session.classes(), input_size: self.session.input_size(), train_images, held_out_images, step, steps, backend: &self.backend, kernels: KernelStatus::of(&self.session.model().devices()[0]) };
+        let info = Info { classes: self.session.classes(), input_size: self.session.input_size(), train_images, held_out_images, step, steps, backend: &self.backend, kernels: KernelStatus::of(&self.session.model()) };
         serde_json::to_string(&info).expect("info serialises")
     }
 

@@ -1,0 +1,151 @@
+//! `libra train`, and the training that `ablation` shares: data loading, the model's start
+//! (preset, ImageNet backbone or `--init` checkpoint) and one run with progress and evaluation.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use libra_rcnn::checkpoint;
+use libra_rcnn::config::{Balance, BackboneConfig, DetectorConfig};
+use libra_rcnn::eval::ApReport;
+use libra_rcnn::infer::evaluate_samples;
+use libra_rcnn::kernels::KernelPlan;
+use libra_rcnn::model::LibraRcnn;
+use libra_rcnn::model::backbone::Backbone;
+use libra_rcnn::train::{Optimizer, Run, StepReport, TrainConfig, TrainSample, Trainer};
+use libra_rcnn::weights;
+
+use super::report::{print_header, print_report};
+use super::{Opt, TrainArgs, source};
+
+/// Trains as `args` say on `dev` (with `plan`), without the balancing parts named in `without`,
+/// writes the checkpoint to `out` (`half`: f16 weights) and prints its held-out AP.
+pub fn run(args: &TrainArgs, out: &Path, without: &[String], half: bool, dev: &Device, plan: &KernelPlan) -> Result<()> {
+    let mut balance = Balance::ALL;
+    for w in without {
+        match w.as_str() {
+            "iou-balanced" => balance.iou_balanced = false,
+            "bfp" => balance.bfp = false,
+            "balanced-l1" => balance.balanced_l1 = false,
+            other => bail!("--without {other}: expected iou-balanced, bfp or balanced-l1"),
+        }
+    }
+    if args.init.is_some() && (!without.is_empty() || args.non_local_init.is_some()) {
+        bail!("--without and --non-local-init set up a new network; they cannot be combined with --init");
+    }
+    let mut cfg = match &args.init {
+        Some(path) => checkpoint::load(path, dev)?.config,
+        None => args.preset_config()?,
+    };
+    if let (Some(s), None) = (args.input, &args.init) {
+        cfg.input_size = s;
+    }
+    let data = load_data(args, &cfg)?;
+    // With --init, the data's classes replace the checkpoint's: those it knows by name
+    // keep their outputs (`LibraRcnn::with_classes`, as the page's fine-tuning).
+    cfg.classes = data.classes.clone();
+    let cfg = cfg.with_balance(balance);
+    let (model, report) = train_one(&cfg, args, &data, dev, plan, "train")?;
+    checkpoint::save(&model, out, half)?;
+    print_header();
+    print_report("held-out", &report);
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
+    let adam = TrainConfig::adam_for(&cfg.backbone, a.pretrained || a.init.is_some(), a.steps, a.batch);
+    let mut t = match a.optimizer {
+        Opt::Sgd => TrainConfig::sgd(a.steps, a.batch),
+        Opt::Adam => adam,
+        Opt::Adamw => TrainConfig { optimizer: Optimizer::AdamW, weight_decay: 1e-4, ..adam },
+    };
+    if let Some(lr) = a.lr {
+        t.lr = lr;
+    }
+    t.seed = a.seed;
+    t
+}
+
+/// Builds the model, with the ImageNet backbone when asked and the backbone is MobileNetV2 1.0.
+fn build_model(cfg: &DetectorConfig, pretrained: bool, device: &Device) -> Result<LibraRcnn> {
+    device.seed(0);
+    let mut model = LibraRcnn::new(cfg, device)?;
+    if let (true, BackboneConfig::MobileNetV2 { width, frozen_stages }) = (pretrained, &cfg.backbone) {
+        if *width != 1.0 {
+            bail!("ImageNet weights exist for MobileNetV2 width 1.0 only (config has {width})");
+        }
+        let path = weights::pretrained_backbone(&weights::cache_dir(), device)?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        model.backbone = Backbone::MobileNetV2(weights::load_backbone(&bytes, device)?.freeze_stages(*frozen_stages));
+    }
+    Ok(model)
+}
+
+/// The training and validation samples of `--data` and `--val`, and the training data's classes.
+pub struct Data {
+    pub classes: Vec<String>,
+    pub train: Vec<TrainSample>,
+    pub val: Vec<TrainSample>,
+}
+
+/// Loads `--data` and `--val` (the latter with the former's classes), printing the warnings.
+pub fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
+    let train = source::load(&a.data, cfg, None)?;
+    let val = source::load(&a.val, cfg, Some(&train.classes))?;
+    for w in train.warnings.iter().chain(&val.warnings) {
+        eprintln!("warning: {w}");
+    }
+    if train.samples.is_empty() {
+        bail!("no training images could be loaded");
+    }
+    Ok(Data { classes: train.classes, train: train.samples, val: val.samples })
+}
+
+/// Trains `cfg` on `data` on `dev` (with `plan`), returning the trained (inference) model and its
+/// validation AP.
+pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, plan: &KernelPlan, label: &str) -> Result<(LibraRcnn, ApReport)> {
+    let ad = dev.clone().autodiff();
+    let model = match &a.init {
+        Some(path) => checkpoint::load(path, &ad)?.with_classes(&cfg.classes, &ad)?,
+        None => build_model(cfg, a.pretrained, &ad)?,
+    };
+    let mut run = Run::new(Trainer::new(model.with_kernels(plan.clone()), train_config(a, cfg)), &data.train);
+    let bar = ProgressBar::new(a.steps as u64).with_style(
+        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}").expect("template"),
+    );
+    bar.set_prefix(label.to_string());
+    let start = Instant::now();
+    let mut skipped = 0;
+    let mut avg = None::<f32>;
+    let mut on_step = |r: &StepReport| {
+        skipped += r.skipped as usize;
+        avg = Some(avg.map_or(r.losses.total, |m| 0.95 * m + 0.05 * r.losses.total));
+        bar.set_position(r.step as u64 + 1);
+        bar.set_message(format!(
+            "loss {:.3} (rpn {:.3}/{:.3} rcnn {:.3}/{:.3}) lr {:.2e}",
+            avg.unwrap_or_default(),
+            r.losses.rpn_cls,
+            r.losses.rpn_reg,
+            r.losses.rcnn_cls,
+            r.losses.rcnn_reg,
+            r.lr
+        ));
+    };
+    // Evaluation pauses the run; it goes on with the next batch of the same order.
+    let pauses: Vec<usize> = if a.eval_every > 0 { (a.eval_every..a.steps).step_by(a.eval_every).collect() } else { Vec::new() };
+    for until in pauses {
+        pollster::block_on(run.run_until(until, &mut on_step))?;
+        let r = pollster::block_on(evaluate_samples(&run.trainer().model.valid(), &data.val, 4))?;
+        bar.suspend(|| eprintln!("{label} step {until}: AP50 {:.3}", r.ap50.unwrap_or(0.0)));
+    }
+    pollster::block_on(run.run_until(a.steps, &mut on_step))?;
+    bar.finish();
+    let model = run.trainer().model.valid();
+    let report = pollster::block_on(evaluate_samples(&model, &data.val, 4))?;
+    eprintln!("{label}: {} steps in {:.1} s, {skipped} skipped (non-finite loss)", a.steps, start.elapsed().as_secs_f32());
+    Ok((model, report))
+}
