@@ -1,10 +1,11 @@
-// The page: inputs, drawing and read-outs. The detector runs in web/worker.js (web/detector.js
-// talks to it, web/engine.js keeps one running), so the page stays responsive while it works.
-import { WorkerDied, WorkerReplaced } from './detector.js';
-import { drawView } from './draw.js';
-import { Engine } from './engine.js';
+// The page: inputs, drawing and read-outs. The detector runs in web/worker.js (web/worker-client.js
+// talks to it, web/detector-engine.js keeps one running), so the page stays responsive while it works.
+import { Engine } from './detector-engine.js';
+import { drawView } from './detections-view.js';
 import { cameraErrorText, decodeImage, drawFrame, hiddenVideo, listCameras, loadVideo, openCamera, readPixels } from './sources.js';
-import { renderBackend, renderFps, renderLegend, renderSamples, renderTimings } from './ui.js';
+import { installViewRequests } from './view-requests.js';
+import { renderBackend, renderFps, renderLegend, renderSamples, renderTimings } from './readouts.js';
+import { WorkerDied, WorkerReplaced } from './worker-client.js';
 
 // Generous limits: the CI's WebGPU is SwiftShader, a slow CPU emulation of a GPU. A worker that
 // does not answer in time is treated as dead: it is stopped and a fresh one starts on the CPU.
@@ -92,25 +93,9 @@ async function changeModel(load) {
   }
 }
 
-/**
- * A teaching view's request about `picture` (ImageData, copied) plus `fields`, resolving with its
- * JSON: to the model being trained (or just trained) when there is one, else the detector.
- */
-async function viewRequest(type, picture, fields) {
-  const rgba = picture.data.slice().buffer;
-  const msg = { type, rgba, width: picture.width, height: picture.height, ...fields };
-  if (app.trainer?.canView) return app.trainer.view(msg, [rgba]);
-  return (await engine.ready()).request(msg, DETECT_TIMEOUT_MS, [rgba]);
-}
-
-// The teaching views (web/teach/) ask the model about a picture through these.
-/** What the R-CNN samplers pick for GT `boxes` ([[x1, y1, x2, y2], ...] in the picture's pixels) from `seed`. */
-app.samplingView = (picture, boxes, seed) => viewRequest('sampling', picture, { boxes, seed });
-/** The feature pyramid's maps (`channel` < 0: each map's channel energy, else that channel). */
-app.pyramidView = (picture, channel) => viewRequest('pyramid', picture, { channel });
-/** The non-local block's attention, over the refine level, of the picture's pixel (x, y). */
-app.attentionMap = (picture, x, y) => viewRequest('attention', picture, { x, y });
-/** The training run the views follow (set by web/train/panel.js through web/dataset/main.js). */
+// The teaching views (web/teach/) ask the model about a photo through these (./view-requests.js).
+installViewRequests(app, { engine, timeoutMs: DETECT_TIMEOUT_MS });
+/** The training run the views follow (set by the training card, web/train/wiring.js). */
 app.trainer = null;
 /** The running detector's model {bytes, name, info, backend: 'webgpu' | 'cpu'}, or null while none runs. */
 app.detectorModel = () =>
@@ -138,12 +123,12 @@ function detectFrame(frame, token) {
       if (token !== st.token) return null;
       const client = await engine.ready();
       if (token !== st.token) return null;
-      const pixels = readPixels(frame);
+      const { pixels, sx, sy } = readPixels(frame, app.modelInfo.input_size);
       st.busy = true;
       setState();
       try {
         const msg = { type: 'detect', rgba: pixels.data.buffer, width: pixels.width, height: pixels.height };
-        return await client.request(msg, DETECT_TIMEOUT_MS, [pixels.data.buffer]);
+        return { ...(await client.request(msg, DETECT_TIMEOUT_MS, [pixels.data.buffer])), sent: { width: pixels.width, height: pixels.height, sx, sy } };
       } catch (e) {
         if (attempt > 0 || !(e instanceof WorkerDied || e instanceof WorkerReplaced)) throw e;
       } finally {
@@ -156,10 +141,11 @@ function detectFrame(frame, token) {
 
 function showResult(frame, source, raw) {
   engine.succeeded();
-  const kx = frame.canvas.width / frame.width;
-  const ky = frame.canvas.height / frame.height;
-  const detections = kx === 1 && ky === 1 ? raw.detections : raw.detections.map((d) => ({ ...d, bbox: [d.bbox[0] / kx, d.bbox[1] / ky, d.bbox[2] / kx, d.bbox[3] / ky] }));
-  app.lastResult = { source, width: frame.width, height: frame.height, detections, shown: [], timings: raw.timings, total_ms: raw.total_ms, seq: ++st.seq };
+  // The detector saw the frame at most at its input size (raw.sent); its boxes, in those pixels,
+  // go back to the picture's.
+  const { sx, sy } = raw.sent;
+  const detections = sx === 1 && sy === 1 ? raw.detections : raw.detections.map((d) => ({ ...d, bbox: [d.bbox[0] / sx, d.bbox[1] / sy, d.bbox[2] / sx, d.bbox[3] / sy] }));
+  app.lastResult = { source, width: frame.width, height: frame.height, detections, raw: raw.detections, sent: raw.sent, memory_bytes: raw.memory_bytes, shown: [], timings: raw.timings, total_ms: raw.total_ms, seq: ++st.seq };
   st.front = st.resultFrame = frame;
   redraw();
   renderTimings($('timings'), raw);

@@ -2,8 +2,9 @@
 // ?warmup=N untimed runs, default 2) in the page's worker, at the model's input size or at
 // ?size=S (a multiple of 64: the sample is drawn at S x S and the network runs at S); reports
 // medians as a table, as JSON in #bench-result and as window.benchResult. ?backend=cpu forces the CPU;
-// ?kernels=fused|reference chooses what runs the non-local block (web/detector.js).
-import { startDetector, WorkerDied } from './detector.js';
+// ?kernels=fused|reference chooses what runs the non-local block (web/worker-client.js).
+import { startDetector } from './detector-engine.js';
+import { WorkerDied } from './worker-client.js';
 
 // The page's limits (web/app.js): the CI's WebGPU is SwiftShader, a slow CPU emulation.
 const INIT_TIMEOUT_MS = 180_000; // load the wasm and the model; also the warm-up

@@ -1,24 +1,15 @@
 // The user's model, kept in IndexedDB (database 'libra-rcnn', store 'models', key 'user-model',
 // value {name, bytes, savedAt}). Where IndexedDB is unavailable (private mode, blocked storage)
 // these calls warn on the console and behave as if nothing is cached.
+import { openDatabase } from './idb.js';
 
 const DB_NAME = 'libra-rcnn';
 const STORE = 'models';
 const KEY = 'user-model';
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-    req.onblocked = () => reject(new Error('IndexedDB is blocked by another tab of this page'));
-  });
-}
-
 /** Runs `op(store)` in a transaction and resolves with its request's result once committed. */
 async function transact(mode, op) {
-  const db = await openDb();
+  const db = await openDatabase(DB_NAME, [STORE]);
   try {
     return await new Promise((resolve, reject) => {
       const tx = db.transaction(STORE, mode);

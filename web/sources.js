@@ -1,6 +1,6 @@
 // Pictures for the detector: decoding images, grabbing video frames, opening cameras.
 
-/** Pictures larger than this (per side) are scaled down before detection; boxes are scaled back. */
+/** The view canvas is at most this per side (display only: the detector gets the model's input size, `pixelsAtMost`). */
 const MAX_SIDE = 2048;
 
 /** Decodes an image file or blob with its pixel values untouched, or null if it is not an image. */
@@ -29,17 +29,29 @@ export function drawFrame(canvas, source, width, height) {
   return { canvas, width, height };
 }
 
-/** The RGBA pixels of `bitmap` at its natural size (for the teaching views, which ask about a whole photo). */
-export function bitmapPixels(bitmap) {
-  const canvas = Object.assign(document.createElement('canvas'), { width: bitmap.width, height: bitmap.height });
+/**
+ * What goes to a worker: `source` (ImageBitmap, canvas or playing <video>, `width` x `height`)
+ * scaled down, never up, so that its longer side is at most `side`, the model's input (the
+ * detector letterboxes to it anyway; a 12-megapixel photo would be 48 MB of pixels). Returns
+ * {pixels: ImageData, sx, sy}: the pixels' width / `width` and height / `height`, by which a
+ * point in the pixels divides to land on the picture.
+ */
+export function pixelsAtMost(source, width, height, side) {
+  const scale = Math.min(1, side / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  const canvas = Object.assign(document.createElement('canvas'), { width: w, height: h });
   const ctx = context(canvas);
-  ctx.drawImage(bitmap, 0, 0);
-  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(source, 0, 0, w, h);
+  return { pixels: ctx.getImageData(0, 0, w, h), sx: w / width, sy: h / height };
 }
 
-/** The frame's RGBA pixels (ImageData of its canvas). */
-export function readPixels(frame) {
-  return context(frame.canvas).getImageData(0, 0, frame.canvas.width, frame.canvas.height);
+/** The frame's pixels for a model of input `side`: {pixels, sx, sy} as `pixelsAtMost`, against the frame's own size. */
+export function readPixels(frame, side) {
+  const { canvas } = frame;
+  const { pixels } = pixelsAtMost(canvas, canvas.width, canvas.height, side);
+  return { pixels, sx: pixels.width / frame.width, sy: pixels.height / frame.height };
 }
 
 /** Points `video` at `url` and resolves once its first frame is decoded. */

@@ -11,10 +11,10 @@
 //   {type: 'pyramid', rgba, width, height, channel}  -> the parsed pyramid_view() JSON
 //   {type: 'attention', rgba, width, height, x, y}   -> the parsed attention_map() JSON
 //   {type: 'lossCurves', alpha, gamma, beta, xMax, points} -> the parsed loss_curves() JSON
-//   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON
+//   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON and memory_bytes (the wasm's)
 // Replies, progress and panics: see worker-host.js.
 
-import { errorText, loadWasm, panic, progress, serve, wasmDownload } from './worker-host.js';
+import { errorText, loadWasm, panic, progress, serve, wasmDownload, wasmMemoryBytes } from './worker-host.js';
 
 const LIMITS = [
   'maxBufferSize',
@@ -76,13 +76,12 @@ self.simulateGpuLoss = () => {
 async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   if (detector) throw new Error('this worker already holds a model');
   wasm = await loadWasm();
-  wasm.setKernels(kernels);
   const bytes = new Uint8Array(modelBytes);
   let choice = backend === 'cpu' ? cpuChoice(cpuReason || 'CPU requested') : await probeWebGpu();
   if (choice.kind === 'webgpu') {
     progress('loading the model on WebGPU…');
     try {
-      detector = await wasm.WebDetector.load(bytes, 'webgpu');
+      detector = await wasm.WebDetector.load(bytes, 'webgpu', kernels);
       watchGpu(choice.gpuAdapter);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) throw e;
@@ -91,7 +90,7 @@ async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   }
   if (!detector) {
     progress('loading the model on the CPU…');
-    detector = await wasm.WebDetector.load(bytes, 'cpu');
+    detector = await wasm.WebDetector.load(bytes, 'cpu', kernels);
   }
   const info = JSON.parse(detector.info());
   inputSize = info.input_size;
@@ -113,7 +112,7 @@ async function resize({ size }) {
 }
 
 async function detect({ rgba, width, height }) {
-  return JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height));
+  return { ...JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height)), memory_bytes: wasmMemoryBytes() };
 }
 
 async function sampling({ rgba, width, height, boxes, seed }) {

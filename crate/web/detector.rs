@@ -37,9 +37,10 @@ pub struct WebDetector {
 
 #[wasm_bindgen]
 impl WebDetector {
-    /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`.
-    pub async fn load(bytes: Vec<u8>, backend: String) -> Result<WebDetector, JsError> {
-        let (device, mut plan) = device(&backend).await?;
+    /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`
+    /// ("webgpu" or "cpu"), our kernels as `kernels` says ("auto", "fused" or "reference").
+    pub async fn load(bytes: Vec<u8>, backend: String, kernels: String) -> Result<WebDetector, JsError> {
+        let (device, mut plan) = device(&backend, &kernels).await?;
         let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
         // Which of our kernels and the reference runs this model's non-local block faster here.
         if let Some(dims) = model.non_local_dims() {

@@ -9,7 +9,7 @@ mod views;
 pub use detector::WebDetector;
 pub use trainer::WebTrainer;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use burn::module::Module;
 use burn::tensor::Device;
@@ -24,21 +24,17 @@ thread_local! {
     /// The WebGPU device and its `kernels::self_test` result: burn's wgpu runtime initialises
     /// once per page (worker).
     static WEBGPU: RefCell<Option<(Device, Result<(), String>)>> = const { RefCell::new(None) };
-    /// The page's kernels setting for the models this worker loads (`setKernels`).
-    static KERNELS: Cell<Kernels> = const { Cell::new(Kernels::Auto) };
 }
 
-/// Chooses where our WGSL kernels run for the models this worker loads next ("auto": large
-/// inputs, "fused": always, "reference": never; see `kernels::Kernels`).
-#[wasm_bindgen(js_name = setKernels)]
-pub fn set_kernels(mode: &str) -> Result<(), JsError> {
-    KERNELS.set(match mode {
-        "auto" => Kernels::Auto,
-        "fused" => Kernels::Fused,
-        "reference" => Kernels::Reference,
-        other => return Err(js_err(format!("unknown kernels setting {other:?} (expected \"auto\", \"fused\" or \"reference\")"))),
-    });
-    Ok(())
+/// The kernel setting the page passes with a model ("auto": large inputs, "fused": always,
+/// "reference": never; see `kernels::Kernels`).
+fn kernels_setting(mode: &str) -> Result<Kernels, JsError> {
+    match mode {
+        "auto" => Ok(Kernels::Auto),
+        "fused" => Ok(Kernels::Fused),
+        "reference" => Ok(Kernels::Reference),
+        other => Err(js_err(format!("unknown kernels setting {other:?} (expected \"auto\", \"fused\" or \"reference\")"))),
+    }
 }
 
 /// What runs a model's non-local block (`kernels::describe`), for its `info`.
@@ -75,10 +71,10 @@ pub(crate) fn now() -> f64 {
     }
 }
 
-/// The device for `backend` ("webgpu" or "cpu") and its kernel plan under the worker's setting
+/// The device for `backend` ("webgpu" or "cpu") and its kernel plan under the setting `kernels`
 /// (not yet tuned); WebGPU is initialised and our kernels checked on first use.
-pub(crate) async fn device(backend: &str) -> Result<(Device, KernelPlan), JsError> {
-    let plan = KernelPlan::new(KERNELS.get());
+pub(crate) async fn device(backend: &str, kernels: &str) -> Result<(Device, KernelPlan), JsError> {
+    let plan = KernelPlan::new(kernels_setting(kernels)?);
     match backend {
         "cpu" => Ok((Device::flex(), plan)),
         "webgpu" => {

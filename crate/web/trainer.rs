@@ -53,11 +53,11 @@ struct Evaluation {
 #[wasm_bindgen]
 impl WebTrainer {
     /// Starts a session from a checkpoint (`.lrc` / `.safetensors` bytes) on `backend`
-    /// ("webgpu" or "cpu"); `options_json`: [`FineTuneOptions`] as JSON (missing fields take
-    /// their defaults).
-    pub async fn create(model_bytes: Vec<u8>, backend: String, options_json: String) -> Result<WebTrainer, JsError> {
+    /// ("webgpu" or "cpu") with our kernels as `kernels` says ("auto", "fused" or "reference");
+    /// `options_json`: [`FineTuneOptions`] as JSON (missing fields take their defaults).
+    pub async fn create(model_bytes: Vec<u8>, backend: String, kernels: String, options_json: String) -> Result<WebTrainer, JsError> {
         let options: FineTuneOptions = serde_json::from_str(&options_json).map_err(|e| js_err(format!("training options: {e}")))?;
-        let (plain, mut plan) = device(&backend).await?;
+        let (plain, mut plan) = device(&backend, &kernels).await?;
         let device = plain.clone().autodiff();
         let model = checkpoint::from_bytes(&model_bytes, &device).map_err(js_err)?;
         // Which of our kernels and the reference trains (forward + backward) faster here.

@@ -3,7 +3,7 @@
 // Only the page contract is used: DOM ids, window.libraApp, body data-state and URL parameters.
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -112,6 +112,40 @@ async function nativeJson(args) {
  */
 export function nativeSampling(image, boxes, seed, model = DEFAULT_MODEL) {
   return nativeJson(['sampling', '--model', model, image, '--boxes', JSON.stringify(boxes), '--seed', String(seed)]);
+}
+
+/**
+ * The picture the page sends a model of input `side` for the photo `buffer` (PNG/JPEG bytes):
+ * scaled down by the page's own `pixelsAtMost` (web/sources.js). Returns {png (its pixels as
+ * PNG bytes, lossless), sx, sy}, to give the native CLI the very pixels the page's worker got.
+ */
+export async function sentPicture(page, buffer, side) {
+  const { b64, sx, sy } = await page.evaluate(async ([photo, side]) => {
+    const { pixelsAtMost } = await import(new URL('web/sources.js', location.href).href);
+    const blob = new Blob([Uint8Array.from(atob(photo), (c) => c.charCodeAt(0))]);
+    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    const { pixels, sx, sy } = pixelsAtMost(bitmap, bitmap.width, bitmap.height, side);
+    const canvas = new OffscreenCanvas(pixels.width, pixels.height);
+    canvas.getContext('2d').putImageData(pixels, 0, 0);
+    const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return { b64: btoa(s), sx, sy };
+  }, [buffer.toString('base64'), side]);
+  return { png: Buffer.from(b64, 'base64'), sx, sy };
+}
+
+/**
+ * The native CLI's sampling view of the picture the page sends (`sentPicture`) for the photo
+ * `buffer` and a model of input `side`, with its candidates mapped back to the photo's pixels as
+ * the page maps its own: what the page's sampling view must equal. `path`: where the picture goes.
+ */
+export async function nativeSamplingAsSent(page, buffer, side, path, boxes, seed, model) {
+  const { png, sx, sy } = await sentPicture(page, buffer, side);
+  writeFileSync(path, png);
+  const sent = boxes.map(([x1, y1, x2, y2]) => [x1 * sx, y1 * sy, x2 * sx, y2 * sy]);
+  const native = await nativeSampling(path, sent, seed, model);
+  return { ...native, candidates: native.candidates.map(([x1, y1, x2, y2]) => [x1 / sx, y1 / sy, x2 / sx, y2 / sy]) };
 }
 
 /**

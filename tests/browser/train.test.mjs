@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  startServer, launch, onPage, reload, libra, waitForState, waitForModel, waitForMessage, clearMessage, dragOnDataset, nativeSampling,
+  startServer, launch, onPage, reload, libra, waitForState, waitForModel, waitForMessage, clearMessage, dragOnDataset, nativeSamplingAsSent,
   assertSamplingLikeNative, ARTIFACTS, LOAD_MS, TEST_TIMEOUT,
 } from './harness.mjs';
 
@@ -132,7 +132,9 @@ test('training in the page: loss down, AP50, responsive, pause/resume, live view
       const saved = join(DIR, 'paused.lrc');
       writeFileSync(saved, Buffer.from(await page.evaluate(() => window.libraTraining.modelBase64(1)), 'base64'));
       const boxes = await page.evaluate(() => window.libraDataset.images[0].boxes.map((b) => b.bbox));
-      assertSamplingLikeNative(view, await nativeSampling(join(DIR, scenes[0].name), boxes, SEED, saved));
+      // The page sends the trainer the photo at the run's input size: the CLI gets those pixels.
+      const side = s.runs[0].options.input_size;
+      assertSamplingLikeNative(view, await nativeSamplingAsSent(page, scenes[0].buffer, side, join(DIR, 'sent.png'), boxes, SEED, saved));
 
       // Resume to the end.
       await page.click('#train-pause');

@@ -1,8 +1,8 @@
 // The dataset's editing canvas (#dataset-canvas): the current photo with its boxes, and the mouse:
 // drag on empty space (or Shift-drag anywhere) draws a box, dragging a box moves it, the selected
 // box's handles resize it, a click selects. Boxes are stored in image pixels.
-import { fitSize, sizeCanvas } from '../canvas.js';
-import { classColour } from '../draw.js';
+import { fitSize, sizeCanvas } from '../canvas-size.js';
+import { classColour } from '../class-colours.js';
 import { MIN_SIDE, cursorFor, dragBox, fitBox, handlePoints, hitTest, normalize, toImagePoint, tooSmall } from './geometry.js';
 
 const GRAB_PX = 7; // how near (CSS px) a handle must be to grab it

@@ -1,6 +1,7 @@
 // Writing the dataset out as downloads: COCO JSON, a COCO .zip (annotations.json beside the
 // photos, so `libra train --data coco:DIR/annotations.json` reads it) and a Pascal VOC .zip
-// (Annotations/, JPEGImages/, ImageSets/Main/trainval.txt: `libra train --data voc:DIR`).
+// (Annotations/, JPEGImages/, ImageSets/Main/trainval.txt: `libra train --data voc:DIR`); and
+// the section's three export buttons (wireExports).
 import { strToU8, zipSync } from '../vendor/fflate.js';
 import { toCoco } from './coco.js';
 import { stemOf, typeOf, uniqueNames } from './filenames.js';
@@ -49,4 +50,21 @@ export async function exportVocZip(ds, blobs) {
   });
   files['ImageSets/Main/trainval.txt'] = strToU8(`${names.map(stemOf).join('\n')}\n`);
   download(new Blob([zipSync(files)], { type: 'application/zip' }), 'dataset-voc.zip');
+}
+
+/** Makes the buttons {coco, cocoZip, voc} export `session`'s dataset (./session.js); `say(text)` tells a failure. */
+export function wireExports(buttons, session, say) {
+  const exportAs = async (button, write) => {
+    button.disabled = true;
+    try {
+      await write(session.ds, session.blobs);
+    } catch (e) {
+      say(`Export failed: ${e.message}`);
+    } finally {
+      button.disabled = !session.ds.images.length;
+    }
+  };
+  buttons.coco.addEventListener('click', () => exportAs(buttons.coco, exportCocoJson));
+  buttons.cocoZip.addEventListener('click', () => exportAs(buttons.cocoZip, exportCocoZip));
+  buttons.voc.addEventListener('click', () => exportAs(buttons.voc, exportVocZip));
 }

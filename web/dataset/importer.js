@@ -1,6 +1,7 @@
 // Reading labelled photos from files: a COCO .json with its photos, a COCO .zip, a Pascal VOC
 // .zip (or VOC .xml files with their photos). The formats are read by coco.js and voc.js; this
-// layer unpacks zips (fflate), decodes photos and gathers the problems into one report.
+// layer unpacks zips (fflate), decodes photos and gathers the problems into one report, which
+// importFiles adds to the dataset being edited (./session.js).
 import { unzipSync } from '../vendor/fflate.js';
 import { findFile, parseCoco, readCoco } from './coco.js';
 import { baseName, isImageName, stemOf, typeOf } from './filenames.js';
@@ -89,6 +90,19 @@ export async function readImport(files) {
   if (dropped) notes.push(`${dropped} ${dropped === 1 ? 'box' : 'boxes'} entirely outside ${dropped === 1 ? 'its' : 'their'} photo ${dropped === 1 ? 'was' : 'were'} left out.`);
   if (!photos.length) throw new Error(`Nothing was imported. ${notes.join(' ')}`.trim());
   return { photos, classNames: listed.classNames, notes };
+}
+
+/** Imports `files` into `session`'s dataset (./session.js); `say(text)` tells what was skipped, or why nothing was imported. */
+export async function importFiles(files, session, say) {
+  let result;
+  try {
+    result = await readImport(files);
+  } catch (e) {
+    return say(`Import failed: ${e.message}`);
+  }
+  const photos = session.addImported(result);
+  const boxes = photos.reduce((n, p) => n + p.boxes.length, 0);
+  say(result.notes.length ? `Imported ${photos.length} ${photos.length === 1 ? 'photo' : 'photos'} with ${boxes} ${boxes === 1 ? 'box' : 'boxes'}. ${result.notes.join(' ')}` : '');
 }
 
 /** The photos a COCO JSON lists, matched with the provided images: {items: [{entry, boxes}], classNames, notes}. */

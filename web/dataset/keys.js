@@ -1,5 +1,6 @@
-// The dataset editor's keyboard shortcuts: a key event to an action. Pure (any object with the
-// KeyboardEvent fields will do).
+// The dataset editor's keyboard shortcuts: a key event to an action (pure: any object with the
+// KeyboardEvent fields will do), and the action done on the dataset being edited (onKey).
+import { nudgeBox } from './geometry.js';
 
 const NUDGES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
@@ -35,4 +36,42 @@ export function shortcut(e) {
   if (key === 'p' || key === 'PageUp') return { type: 'step', delta: -1 };
   if (key === 'Escape') return { type: 'escape' };
   return null;
+}
+
+/**
+ * The section's keydown handler: does the shortcut of `e` on `session` (./session.js) unless keys
+ * go to a text field; box edits and steps wait while `editor` (./editor.js) drags.
+ */
+export function onKey(e, session, editor) {
+  if (isTyping(e.target)) return;
+  const action = shortcut(e);
+  if (!action) return;
+  const { ds, image, box } = session;
+  switch (action.type) {
+    case 'undo':
+    case 'redo':
+      session.undoRedo(action.type);
+      break;
+    case 'class':
+      if (!ds.classes[action.index]) return;
+      session.pickClass(ds.classes[action.index].id);
+      break;
+    case 'nudge':
+      if (!box || editor.busy) return;
+      session.changeBox(box, { ...box, bbox: nudgeBox(box.bbox, action.dx, action.dy, image.width, image.height) }, 'nudge');
+      break;
+    case 'delete':
+      if (!box || editor.busy) return;
+      session.deleteSelected();
+      break;
+    case 'step':
+      if (editor.busy) return;
+      session.step(action.delta);
+      break;
+    case 'escape':
+      editor.cancel();
+      session.select(null);
+      break;
+  }
+  e.preventDefault();
 }

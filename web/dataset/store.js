@@ -2,37 +2,18 @@
 // 'libra-rcnn'): store 'photos' (key: image id, value: the photo's Blob) and store 'state'
 // (key 'dataset': the dataset of model.js, which holds no pixels). Every change is written at
 // once; writes queued meanwhile are joined into the next transaction, in order.
+import { openDatabase, request } from '../idb.js';
 
 const DB_NAME = 'libra-rcnn-dataset';
 const PHOTOS = 'photos';
 const STATE = 'state';
 const KEY = 'dataset';
 
-function request(req) {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore(PHOTOS);
-      req.result.createObjectStore(STATE);
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-    req.onblocked = () => reject(new Error('IndexedDB is blocked by another tab of this page'));
-  });
-}
-
 export class DatasetStore {
   /** Opens the database; rejects where IndexedDB is unavailable (private mode, blocked storage). */
   static async open() {
     const store = new DatasetStore();
-    store.db = await openDb();
+    store.db = await openDatabase(DB_NAME, [PHOTOS, STATE]);
     store.db.onversionchange = () => store.db.close();
     return store;
   }

@@ -4,8 +4,8 @@
 // detector worker) as pixelated images beside the photo as the network sees it; a click on the
 // photo or on a BFP map shows where the non-local block gathers information from there
 // (window.libraApp.attentionMap) as a heat overlay.
-import { sizeCanvas } from '../canvas.js';
-import { bitmapPixels, decodeImage } from '../sources.js';
+import { sizeCanvas } from '../canvas-size.js';
+import { decodeImage } from '../sources.js';
 import { cellPhotoPixel, channelOptions, inputToPhoto, mapKey, mapLabel, mapRgba, overlayRgba, photoPixel, photoRegion, rowsOf, viridisCss } from './pyramid-maps.js';
 
 const MAP_PX = 140; // display width of every map
@@ -52,7 +52,7 @@ export class PyramidView {
     this.card = card;
     this.host = host;
     this.ui = { show: $('pyramid-show'), channel: $('pyramid-channel'), status: $('pyramid-status'), photo: $('pyramid-photo'), attention: $('pyramid-attention'), rows: $('pyramid-rows'), ramp: $('pyramid-ramp') };
-    this.result = null; // {imageId, name, channel, view, bitmap, pixels}
+    this.result = null; // {imageId, name, channel, view, bitmap}
     this.attention = null; // {point: [x, y], map: the attention JSON} of the last click
     this.attentionError = null; // why the last click shows no attention
     this.drawn = null; // {maps: [mapKey, ...]}: what the card shows
@@ -121,15 +121,14 @@ export class PyramidView {
         bitmap = await decodeImage(blob);
         if (!bitmap) throw new Error(`${image.name} could not be decoded`);
         if (!window.libraApp?.pyramidView) throw new Error('the detector is not loaded');
-        const pixels = bitmapPixels(bitmap);
         let view;
         try {
-          view = await window.libraApp.pyramidView(pixels, channel);
+          view = await window.libraApp.pyramidView(bitmap, channel);
         } catch (e) {
           throw new Error(`the detector failed: ${e.message}`);
         }
         this.result?.bitmap.close();
-        this.result = { imageId: image.id, name: image.name, channel, view, bitmap, pixels };
+        this.result = { imageId: image.id, name: image.name, channel, view, bitmap };
         bitmap = null;
         this.attention = null;
         this.attentionError = null;
@@ -151,7 +150,7 @@ export class PyramidView {
     try {
       await this.working(`Computing where the non-local block gathers information from at (${x}, ${y}) of ${r.name}`, async () => {
         try {
-          this.attention = { point: [x, y], map: await window.libraApp.attentionMap(r.pixels, x, y) };
+          this.attention = { point: [x, y], map: await window.libraApp.attentionMap(r.bitmap, x, y) };
           this.attentionError = null;
         } catch (e) {
           this.attention = null;

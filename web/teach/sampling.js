@@ -2,8 +2,8 @@
 // photo and its boxes, the detector's RPN proposals and which of them the random and the
 // IoU-balanced sampler would train the second stage on (window.libraApp.samplingView, run in
 // the detector worker), drawn over the photo, with the IoU histograms and hard-negative shares.
-import { fitSize, sizeCanvas } from '../canvas.js';
-import { bitmapPixels, decodeImage } from '../sources.js';
+import { fitSize, sizeCanvas } from '../canvas-size.js';
+import { decodeImage } from '../sources.js';
 import { drawHistograms } from './sampling-chart.js';
 import { histogramSeries, layers, legend } from './sampling-layers.js';
 
@@ -126,7 +126,7 @@ export class SamplingView {
       if (!window.libraApp?.samplingView) throw new Error('the detector is not loaded');
       let view;
       try {
-        view = await window.libraApp.samplingView(bitmapPixels(bitmap), boxes, seed);
+        view = await window.libraApp.samplingView(bitmap, boxes, seed);
       } catch (e) {
         throw new Error(`the detector failed: ${e.message}`);
       }

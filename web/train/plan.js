@@ -1,13 +1,19 @@
 // Training in the page, the parts that are plain data: which photos train and which are held
-// out, default settings for 20-200 photos, checking the form, time left, and what to say when a
-// run dies. No DOM, so node's unit tests run it (tests/unit/train-plan.test.mjs).
+// out, default settings for 20-200 photos, checking the form, time left, the words for a run's
+// state and numbers, and what to say when a run dies. No DOM, so node's unit tests run it
+// (tests/unit/train-plan.test.mjs).
 
 /** Photos held out for AP50 once a dataset has at least this many labelled photos. */
 export const MIN_FOR_HOLD_OUT = 5;
 /** One photo in HOLD_OUT_EVERY is held out. */
 export const HOLD_OUT_EVERY = 5;
 
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** A run's state (./run.js) as the card and the runs table say it. */
+export const STATE_TEXT = { preparing: 'preparing', running: 'training', pausing: 'pausing after this step', paused: 'paused', stopping: 'stopping after this step', done: 'done', stopped: 'stopped', failed: 'failed', interrupted: 'interrupted' };
+/** "1 photo", "3 photos". */
+export const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** A loss or an AP with `d` decimals; '—' when there is none. */
+export const fmt = (v, d = 3) => (v === null || v === undefined ? '—' : v.toFixed(d));
 
 /**
  * Splits a dataset (web/dataset/model.js) into training and held-out photos. Photos without

@@ -2,27 +2,16 @@
 // time from here, so pause, resume and stop act between steps and the page never waits on the
 // worker. It evaluates on the held-out photos every `evalEvery` steps, at a pause and at the
 // end, and keeps a copy of the model each time (so a crash loses at most those steps).
-import { WorkerClient, WorkerDied, kernelsSetting } from '../detector.js';
-import { bitmapPixels, decodeImage } from '../sources.js';
+import { WorkerClient, WorkerDied, kernelsSetting } from '../worker-client.js';
+import { decodeImage, pixelsAtMost } from '../sources.js';
 import { crashText } from './plan.js';
 
 // SwiftShader (the CI's emulated GPU) is slow: generous limits, as for detection.
 const CREATE_TIMEOUT_MS = 300_000;
 const STEP_TIMEOUT_MS = 600_000;
 
-/** `bitmap` scaled down (never up) to fit `side` x `side`, as RGBA, with the scale used. */
-function pixelsAtMost(bitmap, side) {
-  const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
-  if (scale === 1) return { pixels: bitmapPixels(bitmap), scale };
-  const [w, h] = [Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale))];
-  const canvas = Object.assign(document.createElement('canvas'), { width: w, height: h });
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(bitmap, 0, 0, w, h);
-  return { pixels: ctx.getImageData(0, 0, w, h), scale: w / bitmap.width };
-}
-
 export class TrainingRun {
-  state = 'preparing'; // preparing | running | pausing | paused | stopping | done | stopped | failed
+  state = 'preparing'; // preparing | running | pausing | paused | stopping | done | stopped | failed | interrupted (restored after a reload, ./card.js)
   steps = []; // step replies: {step, steps, lr, losses, skipped, reg_errors, ms}
   evals = []; // {step, ap, ap50, ap75, per_class_ap50, images}
   model = null; // {bytes, step}: the latest copy of the trained model
@@ -33,8 +22,8 @@ export class TrainingRun {
   #wake = null; // resolves a paused loop
 
   /**
-   * `options`: FineTuneOptions; `hooks`: {changed(run), stepped(run, step), evaluated(run, ev)},
-   * called as the run goes.
+   * `options`: FineTuneOptions; `hooks`: {changed(run), stepped(run, step), evaluated(run, ev),
+   * kept(run, model): each new copy of the model}, called as the run goes.
    */
   constructor({ id, label, options, evalEvery, backend, hooks }) {
     Object.assign(this, { id, label, options, evalEvery, backend, hooks });
@@ -68,9 +57,9 @@ export class TrainingRun {
           this.warnings.push(`${p.name} could not be decoded and was skipped`);
           continue;
         }
-        const { pixels, scale } = pixelsAtMost(bitmap, this.options.input_size);
+        const { pixels, sx, sy } = pixelsAtMost(bitmap, bitmap.width, bitmap.height, this.options.input_size);
         bitmap.close();
-        const boxes = p.boxes.map(([x1, y1, x2, y2, c]) => [x1 * scale, y1 * scale, x2 * scale, y2 * scale, c]);
+        const boxes = p.boxes.map(([x1, y1, x2, y2, c]) => [x1 * sx, y1 * sy, x2 * sx, y2 * sy, c]);
         const msg = { type: 'addPhoto', rgba: pixels.data.buffer, width: pixels.width, height: pixels.height, name: p.name, boxes, heldOut: p.heldOut };
         this.warnings.push(...(await this.#client.request(msg, CREATE_TIMEOUT_MS, [pixels.data.buffer])));
       }
@@ -116,6 +105,7 @@ export class TrainingRun {
       this.hooks.evaluated(this, this.evals.at(-1));
     }
     this.model = { bytes: await this.#client.request({ type: 'export', half: false }, STEP_TIMEOUT_MS), step };
+    this.hooks.kept(this, this.model);
     this.hooks.changed(this);
   }
 

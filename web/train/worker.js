@@ -24,8 +24,7 @@ function session() {
 async function create({ backend, kernels = 'auto', modelBytes, options }) {
   if (trainer) throw new Error('this worker already holds a training session');
   const wasm = await loadWasm();
-  wasm.setKernels(kernels);
-  trainer = await wasm.WebTrainer.create(new Uint8Array(modelBytes), backend, JSON.stringify(options));
+  trainer = await wasm.WebTrainer.create(new Uint8Array(modelBytes), backend, kernels, JSON.stringify(options));
   return JSON.parse(trainer.info());
 }
 

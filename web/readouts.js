@@ -1,5 +1,7 @@
-// The side panel's read-outs: backend, legend, samples, fps and stage timings.
-import { classColour } from './draw.js';
+// What the page shows about the detector beside the picture: the backend (status bar and Model
+// card), the model's classes with their colours, fps and stage timings; and the bundled sample
+// pictures to pick from.
+import { classColour } from './class-colours.js';
 
 const STAGES = [
   ['backbone_neck_ms', 'Backbone + neck'],

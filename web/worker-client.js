@@ -1,6 +1,7 @@
-// Main-thread side of the workers (web/worker.js, the detector: one per loaded model;
-// web/train/worker.js, the trainer): requests with ids and timeouts, and the worker's death
-// (script error, Rust panic, out of memory, GPU loss, timeout) as an event.
+// The page's side of a worker (web/worker.js, the detector: one per loaded model;
+// web/train/worker.js, the trainer; their side is web/worker-host.js): requests with ids and
+// timeouts, and the worker's death (script error, Rust panic, out of memory, GPU loss, timeout)
+// as an event. Also the ?kernels= setting both workers are started with.
 
 /** The worker is gone: it crashed, hung past its timeout, or its GPU device was lost. */
 export class WorkerDied extends Error {}
@@ -23,7 +24,7 @@ export class WorkerClient {
   #closed = null; // the error pending and later requests reject with, once shut down
 
   /** A worker running the module `url`; `name` ("detector", "trainer") goes into messages. */
-  constructor(url = new URL('worker.js', import.meta.url), name = 'detector') {
+  constructor(url, name) {
     this.#name = name;
     this.#worker = new Worker(url, { type: 'module' });
     this.#worker.onmessage = (e) => this.#receive(e.data);
@@ -82,28 +83,5 @@ export class WorkerClient {
   }
 }
 
-/**
- * Starts a worker, loads `bytes` (an ArrayBuffer of a .lrc or .safetensors checkpoint; a copy is sent) and, on
- * WebGPU, warms the shaders up. Resolves with {client, backend, info}; on failure the worker is
- * stopped and the error (WorkerDied if it died) is thrown.
- */
 /** `?kernels=fused` or `?kernels=reference` in the page's address: where our WGSL kernels run (default auto). */
 export const kernelsSetting = () => new URLSearchParams(globalThis.location?.search ?? '').get('kernels') ?? 'auto';
-
-export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress }) {
-  const client = new WorkerClient();
-  client.onProgress = onProgress;
-  try {
-    const copy = bytes.slice(0);
-    const started = await client.request({ type: 'init', backend, cpuReason, kernels: kernelsSetting(), modelBytes: copy }, initTimeoutMs, [copy]);
-    if (started.backend.kind === 'webgpu') {
-      onProgress?.('warming up shaders…');
-      await client.request({ type: 'warmup' }, warmupTimeoutMs);
-    }
-    client.onProgress = null;
-    return { client, backend: started.backend, info: started.info, download: started.download };
-  } catch (e) {
-    client.terminate();
-    throw e;
-  }
-}

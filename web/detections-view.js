@@ -1,13 +1,7 @@
-// Drawing on #view: the picture scaled to fit, boxes with "class score" labels in per-class colours.
-
-import { fitSize, sizeCanvas } from './canvas.js';
-
-const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#0b9bb5', '#f032e6', '#808000', '#9a6324', '#800000', '#469990', '#000075'];
-
-/** The colour of class `label` (by index), shared by the boxes and the legend. */
-export function classColour(label) {
-  return label < PALETTE.length ? PALETTE[label] : `hsl(${(label * 137.5) % 360} 70% 40%)`;
-}
+// The detections on #view: the picture scaled to fit, boxes with "class score" labels in their
+// class's colour (./class-colours.js).
+import { fitSize, sizeCanvas } from './canvas-size.js';
+import { classColour } from './class-colours.js';
 
 /**
  * Draws `frame` ({canvas, width, height}: the picture, maybe stored scaled down, and its size)

@@ -1,5 +1,5 @@
-// The dataset section's lists and read-outs: the photo strip, the classes, the selected box and
-// the summary line. Rendering only; main.js owns the state and passes the handlers.
+// The dataset section's lists and lines: the photo strip, the classes, the selected box and the
+// summary line. Rendering only; ./section.js passes the state and the handlers.
 import { colourOf } from './editor.js';
 
 function el(tag, props = {}, ...children) {

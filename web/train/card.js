@@ -1,28 +1,21 @@
 // The "Train on your dataset" card (#train): the form, start / pause / stop, progress with time
-// left, the loss and AP50 charts, and the runs table (use a run's model as the live detector, or
-// download it). Each run is a TrainingRun (./run.js) in its own worker; the plain logic is in
-// ./plan.js.
+// left and the loss and AP50 charts; the runs below them are ./runs-table.js's. Each run is a
+// TrainingRun (./run.js) in its own worker, saved as it goes in IndexedDB (./store.js) and
+// restored on the next visit; the plain logic is in ./plan.js and ./storage.js.
 import { drawAp, drawLosses } from './charts.js';
-import { balanceLabel, defaultSteps, readOptions, splitPhotos, splitText, timeLeft } from './plan.js';
+import { balanceLabel, defaultSteps, fmt, readOptions, splitPhotos, splitText, STATE_TEXT, timeLeft } from './plan.js';
 import { TrainingRun } from './run.js';
-
-const STATE_TEXT = { preparing: 'preparing', running: 'training', pausing: 'pausing after this step', paused: 'paused', stopping: 'stopping after this step', done: 'done', stopped: 'stopped', failed: 'failed' };
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const fmt = (v, d = 3) => (v === null || v === undefined ? '—' : v.toFixed(d));
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
+import { RunsTable } from './runs-table.js';
+import { quotaFromUrl, RunStore } from './store.js';
+import { interruptedText, restoredRun } from './storage.js';
 
 /**
  * The card. `host`: {dataset() -> {ds, blobs}, say(text), detector() -> {bytes, name, info,
  * backend} of the running detector or null, useModel(bytes, name) -> Promise, started(run),
  * stepped(run, step), checkpointed(run)}. `refresh()` after every dataset change; `state` is what tests read
- * (window.libraTraining.state).
+ * (window.libraTraining.state). The saved runs are back once the card has data-runs-ready="1".
  */
-export class TrainPanel {
+export class TrainCard {
   constructor(card, host) {
     const $ = (id) => card.querySelector(`#${id}`);
     this.card = card;
@@ -31,9 +24,18 @@ export class TrainPanel {
       split: $('train-split'), layers: $('train-layers'), steps: $('train-steps'), batch: $('train-batch'), lr: $('train-lr'), size: $('train-size'),
       proposals: $('train-proposals'), evalEvery: $('train-eval-every'), iouBalanced: $('train-iou-balanced'), bfp: $('train-bfp'), balancedL1: $('train-balanced-l1'),
       start: $('train-start'), pause: $('train-pause'), stop: $('train-stop'), progress: $('train-progress'), status: $('train-status'),
-      lossChart: $('train-loss-chart'), apChart: $('train-ap-chart'), runs: $('train-runs'),
+      lossChart: $('train-loss-chart'), apChart: $('train-ap-chart'),
     };
     this.runs = [];
+    this.store = null; // ./store.js, once open; null where IndexedDB is unavailable
+    this.restored = false;
+    this.table = new RunsTable(card, {
+      runs: () => this.runs,
+      store: () => this.store,
+      say: (text) => host.say(text),
+      useModel: (bytes, name) => host.useModel(bytes, name),
+      deleted: (ids) => this.deleted(ids),
+    });
     this.edited = new Set(); // fields the user typed in: their defaults no longer follow the data
     this.defaultsFor = null; // the model the size and proposal defaults came from
     for (const key of ['steps', 'size', 'proposals']) this.ui[key].addEventListener('input', () => this.edited.add(key));
@@ -53,6 +55,49 @@ export class TrainPanel {
       if (this.current?.active) e.preventDefault(); // a reload would end the run
     });
     this.setState('idle');
+    this.restore();
+  }
+
+  /** Opens the runs store and shows the runs saved by earlier visits. */
+  async restore() {
+    try {
+      this.store = await RunStore.open({ quota: quotaFromUrl(location.search) });
+      this.store.onError = (e, where) => this.table.saveFailed(e, where);
+      this.store.onCopies = () => this.renderRuns();
+      for (const { record, steps, copySteps } of await this.store.load()) {
+        this.runs.push(Object.assign(this.newRun(record), restoredRun(record, steps, copySteps), { warned: true }));
+      }
+    } catch (e) {
+      this.store = null;
+      this.table.note = `Training runs cannot be kept in this browser (IndexedDB: ${e.message}): they will be lost on reload.`;
+    }
+    this.restored = true;
+    if (this.current) {
+      this.drawCharts();
+      this.showProgress(this.current);
+    }
+    this.renderRuns();
+    this.card.dataset.runsReady = '1';
+  }
+
+  /** A TrainingRun for this card: `fields` {id, label, options, evalEvery, from}. */
+  newRun({ id, label, options, evalEvery, from }) {
+    const run = new TrainingRun({
+      id,
+      label,
+      options,
+      evalEvery,
+      backend: this.host.detector()?.backend ?? null,
+      hooks: {
+        changed: (r) => this.changed(r),
+        progress: (r, text) => this.showProgress(r, text),
+        stepped: (r, step) => this.stepped(r, step),
+        evaluated: () => drawAp(this.ui.apChart, this.runs).catch((e) => this.host.say(`The AP50 chart could not be drawn: ${e.message}`)),
+        kept: (r, model) => this.store?.save(r, model),
+      },
+    });
+    run.from = from;
+    return run;
   }
 
   /** The newest run. */
@@ -67,7 +112,9 @@ export class TrainPanel {
       runs: this.runs.map((r) => ({
         id: r.id, label: r.label, state: r.state, options: r.options, steps: r.steps, evals: r.evals,
         modelStep: r.model?.step ?? null, error: r.error, warnings: r.warnings,
+        saved: this.store?.saved(r.id) ?? null, // what IndexedDB holds: {step, evals, copies: [steps]}
       })),
+      storage: { open: this.store !== null, bytes: this.store?.bytes ?? 0, budget: this.store?.budget ?? 0, note: this.table.note }, // the runs store, its model copies
     };
   }
 
@@ -93,6 +140,7 @@ export class TrainPanel {
 
   /** Why training cannot start now, or null. */
   reason() {
+    if (!this.restored) return 'Wait for the saved runs to load.';
     if (this.current?.active) return 'A run is already going: stop it first.';
     if (!this.host.detector()) return 'Wait for the detector to load: training starts from its model.';
     if (!this.split?.photos.some((p) => !p.heldOut)) return 'Label at least one photo (draw a box around each object) to train.';
@@ -124,29 +172,19 @@ export class TrainPanel {
     if (read.error) return this.host.say(read.error);
     const { blobs } = this.host.dataset();
     const photos = this.split.photos.filter((p) => blobs.has(p.id)).map((p) => ({ ...p, blob: blobs.get(p.id) }));
-    const run = new TrainingRun({
-      id: this.runs.length + 1,
-      label: balanceLabel(read.options.balance),
-      options: read.options,
-      evalEvery: read.evalEvery,
-      backend: detector.backend,
-      hooks: {
-        changed: (r) => this.changed(r),
-        progress: (r, text) => this.showProgress(r, text),
-        stepped: (r, step) => this.stepped(r, step),
-        evaluated: () => drawAp(this.ui.apChart, this.runs).catch((e) => this.host.say(`The AP50 chart could not be drawn: ${e.message}`)),
-      },
-    });
-    run.from = detector.name;
+    const id = Math.max(0, ...this.runs.map((r) => r.id)) + 1;
+    const run = this.newRun({ id, label: balanceLabel(read.options.balance), options: read.options, evalEvery: read.evalEvery, from: detector.name });
     this.current?.release(); // the views follow the new run
     this.runs.push(run);
     this.host.started(run);
     this.host.say('');
+    if (this.store) this.table.note = '';
     this.changed(run);
     await run.start(detector.bytes, photos);
   }
 
   changed(run) {
+    this.store?.save(run);
     this.setState(run.state);
     if (run.state === 'failed') this.host.say(run.error);
     if (run.warnings.length && run.state === 'running' && !run.warned) {
@@ -156,10 +194,10 @@ export class TrainPanel {
     if (['paused', 'done', 'stopped'].includes(run.state) || (run.model && run.state === 'running')) this.host.checkpointed(run);
     this.showProgress(run);
     this.renderRuns();
-    this.renderButtons();
   }
 
   stepped(run, step) {
+    this.store?.save(run);
     this.showProgress(run);
     drawLosses(this.ui.lossChart, this.runs, run).catch((e) => this.host.say(`The loss chart could not be drawn: ${e.message}`));
     this.renderRuns();
@@ -173,6 +211,10 @@ export class TrainPanel {
       this.ui.status.textContent = `Run ${run.id} (${run.label}): ${run.error}`;
       return;
     }
+    if (run.state === 'interrupted') {
+      this.ui.status.textContent = interruptedText(run);
+      return;
+    }
     const parts = [`Run ${run.id} (${run.label}): ${STATE_TEXT[run.state] ?? run.state}`, `step ${run.step} of ${total}`];
     if (text) parts.push(text);
     const last = run.steps.at(-1);
@@ -183,48 +225,28 @@ export class TrainPanel {
     this.ui.status.textContent = `${parts.join(' · ')}.`;
   }
 
+  /** The runs table and the buttons, after any change of the runs. */
   renderRuns() {
-    const body = this.ui.runs.tBodies[0];
-    this.ui.runs.hidden = this.runs.length === 0;
-    body.replaceChildren(
-      ...this.runs.map((r) => {
-        const recent = r.steps.slice(-10);
-        const loss = recent.length ? recent.reduce((a, s) => a + s.losses.total, 0) / recent.length : null;
-        const ev = r.evals.at(-1);
-        const best = r.evals.reduce((m, e) => Math.max(m, e.ap50 ?? 0), 0);
-        const model = el('td');
-        if (r.model) {
-          const name = `fine-tuned-run${r.id}-step${r.model.step}.lrc`;
-          const use = el('button', { type: 'button', textContent: 'Use as detector', title: `Run the live detector on the model of run ${r.id} at step ${r.model.step} (it is kept in this browser)` });
-          use.addEventListener('click', () => this.host.useModel(r.model.bytes, name));
-          const save = el('button', { type: 'button', textContent: 'Download', title: `Save ${name}: load it here later or use it with the libra CLI` });
-          save.addEventListener('click', () => download(r.model.bytes, name));
-          model.append(`step ${r.model.step} `, use, ' ', save);
-        } else {
-          model.textContent = '—';
-        }
-        const row = el(
-          'tr',
-          {},
-          el('th', { scope: 'row', textContent: `Run ${r.id}: ${r.label}`, title: `from ${r.from}; ${r.options.trainable}, ${r.options.input_size} px, ${r.options.batch_size} per step` }),
-          el('td', { textContent: STATE_TEXT[r.state] ?? r.state }),
-          el('td', { textContent: `${r.step} / ${r.options.steps}` }),
-          el('td', { textContent: fmt(loss) }),
-          el('td', { textContent: ev ? `${fmt(ev.ap50)} (best ${fmt(best)}, ${plural(ev.images, 'photo')})` : '—' }),
-          model,
-        );
-        row.dataset.runId = r.id;
-        return row;
-      }),
-    );
+    this.table.render();
+    this.renderButtons();
   }
-}
 
-function download(bytes, name) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = el('a', { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  /** Runs `ids` were deleted (./runs-table.js): off the charts and the progress line. */
+  deleted(ids) {
+    this.runs = this.runs.filter((r) => !ids.includes(r.id));
+    this.drawCharts();
+    if (this.current) {
+      this.showProgress(this.current);
+    } else {
+      this.ui.progress.value = 0;
+      this.ui.status.textContent = 'Not training.';
+    }
+    this.renderRuns();
+  }
+
+  /** Both charts for every run, with the four losses of the newest. */
+  drawCharts() {
+    drawLosses(this.ui.lossChart, this.runs, this.current).catch((e) => this.host.say(`The loss chart could not be drawn: ${e.message}`));
+    drawAp(this.ui.apChart, this.runs).catch((e) => this.host.say(`The AP50 chart could not be drawn: ${e.message}`));
+  }
 }

@@ -1,11 +1,35 @@
-// The running detector: starts it with the model from ?model, the IndexedDB cache or the default;
-// swaps models (the new one loads in a fresh worker and replaces the old only on success); and
-// restarts it on the CPU when its worker dies. The page gets the current client from ready().
-import { startDetector, WorkerDied } from './detector.js';
+// The running detector: one detector worker (./worker.js) with a model, started with the model
+// from ?model, the IndexedDB cache or the default; swaps models (the new one loads in a fresh
+// worker and replaces the old only on success); and restarts it on the CPU when its worker dies.
+// The page gets the current client from ready(); the benchmark page starts its own (startDetector).
 import { deleteUserModel, loadUserModel, saveUserModel } from './modelstore.js';
+import { kernelsSetting, WorkerClient, WorkerDied } from './worker-client.js';
 
 const DEFAULT_MODEL_URL = new URL('models/default.lrc', import.meta.url).href;
 const DEFAULT_MODEL_LABEL = 'default (browser preset, generated-scene shapes)';
+
+/**
+ * Starts a detector worker, loads `bytes` (an ArrayBuffer of a .lrc or .safetensors checkpoint; a
+ * copy is sent) and, on WebGPU, warms the shaders up. Resolves with {client, backend, info,
+ * download}; on failure the worker is stopped and the error (WorkerDied if it died) is thrown.
+ */
+export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress }) {
+  const client = new WorkerClient(new URL('worker.js', import.meta.url), 'detector');
+  client.onProgress = onProgress;
+  try {
+    const copy = bytes.slice(0);
+    const started = await client.request({ type: 'init', backend, cpuReason, kernels: kernelsSetting(), modelBytes: copy }, initTimeoutMs, [copy]);
+    if (started.backend.kind === 'webgpu') {
+      onProgress?.('warming up shaders…');
+      await client.request({ type: 'warmup' }, warmupTimeoutMs);
+    }
+    client.onProgress = null;
+    return { client, backend: started.backend, info: started.info, download: started.download };
+  } catch (e) {
+    client.terminate();
+    throw e;
+  }
+}
 
 export class Engine {
   client = null; // the WorkerClient answering detections; null while (re)starting
