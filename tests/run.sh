@@ -36,3 +36,6 @@ cargo serve --build-only
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
 mkdir -p tests/artifacts
 node --test --test-concurrency=1 tests/browser/
+# The page's features again on the static bundle (`cargo run -p libra-page -- bundle`) served by a
+# plain static server below its root, as a host without special headers would serve it.
+LIBRA_PAGE_SERVER=bundle node --test --test-concurrency=1 tests/browser/{dataset,sampling,pyramid,balanced-l1,model-cache,big-photo,train-runs}.test.mjs

@@ -3,7 +3,8 @@
 // Only the page contract is used: DOM ids, window.libraApp, body data-state and URL parameters.
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -54,8 +55,17 @@ async function serverOf(proc, name, urlOf, timeoutMs, hint = '') {
   return { url, stop: () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill(); } };
 }
 
-/** Starts `libra-page serve --no-build --port 0`; resolves to {url, stop}. */
+/**
+ * Starts `libra-page serve --no-build --port 0`; resolves to {url, stop}. With
+ * `LIBRA_PAGE_SERVER=bundle` in the environment the page is the static bundle instead, served
+ * below the root of Python's plain `http.server` (tests/run.sh runs some tests both ways).
+ */
 export async function startServer() {
+  if (process.env.LIBRA_PAGE_SERVER === 'bundle') {
+    const dir = mkdtempSync(join(tmpdir(), 'libra-bundle-'));
+    const server = await startStaticBundle(dir, 'detector');
+    return { url: `${server.url}detector/`, stop: () => { server.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  }
   requireBinary(LIBRA_PAGE);
   const proc = spawn(LIBRA_PAGE, ['serve', '--no-build', '--port', '0'], {
     cwd: ROOT,
