@@ -84,7 +84,7 @@ pub async fn detect_batch_staged(model: &LibraRcnn, images: Tensor<4>, clock: Op
     let cfg = &model.config;
     let b = images.dims()[0];
     let t0 = now();
-    let feats = model.features(images, false).levels;
+    let feats = model.features(images);
     if clock.is_some() {
         let last = feats.last().expect("at least one level");
         // The bytes of a read arrive when first touched: converting them waits for the work.
@@ -93,7 +93,7 @@ pub async fn detect_batch_staged(model: &LibraRcnn, images: Tensor<4>, clock: Op
     let t1 = now();
     times.backbone_neck_ms = t1 - t0;
     let host = model.rpn_to_host(&model.rpn_forward(&feats)).await?;
-    let per_image = model.proposals(&host, false);
+    let per_image = model.test_proposals(&host);
     let rois: Vec<(usize, BBox)> = per_image.iter().enumerate().flat_map(|(i, v)| v.iter().map(move |bx| (i, *bx))).collect();
     let t2 = now();
     times.rpn_ms = t2 - t1;

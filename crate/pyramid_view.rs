@@ -106,7 +106,7 @@ pub async fn pyramid_view(model: &LibraRcnn, image: &RgbImage, channel: Option<u
         return Err(Error::Input(format!("channel {k} does not exist: the pyramid has {} channels", cfg.fpn_channels)));
     }
     let (input, lb) = network_input(model, image)?;
-    let f = model.features(input, true);
+    let f = model.features_traced(input);
     let level = |i: usize| (format!("P{}", i + 2), STRIDES[i]);
     let mut maps: Vec<(String, &'static str, f32, Tensor<4>)> = Vec::new();
     match (f.fpn, f.bfp) {
@@ -157,7 +157,7 @@ pub async fn attention_map(model: &LibraRcnn, image: &RgbImage, x: f32, y: f32) 
         return Err(Error::Input(format!("({x}, {y}) is outside the {}x{} picture", image.width(), image.height())));
     }
     let (input, lb) = network_input(model, image)?;
-    let integrated = model.features(input, true).bfp.expect("traced with a BFP").integrated;
+    let integrated = model.features_traced(input).bfp.expect("traced with a BFP").integrated;
     let [_, _, height, width] = integrated.dims();
     let stride = STRIDES[model.config.neck.refine_level];
     let cell = |v: f32, pad: f32, n: usize| (((v * lb.scale + pad) / stride).floor().max(0.0) as usize).min(n - 1);
@@ -222,7 +222,7 @@ mod tests {
         assert!((a.values.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         // The same row from the block's own attention matrix.
         let (input, _) = network_input(&model, &image).unwrap();
-        let integrated = model.features(input, true).bfp.unwrap().integrated;
+        let integrated = model.features_traced(input).bfp.unwrap().integrated;
         let full = read(model.bfp.as_ref().unwrap().non_local().unwrap().attention(integrated).reshape([256]));
         let want = &full[(2 * 4 + 3) * 16..(2 * 4 + 3) * 16 + 16];
         for (g, w) in a.values.iter().zip(want) {

@@ -65,12 +65,12 @@ pub async fn sampling_view(model: &LibraRcnn, image: &RgbImage, gt: &[BBox], see
     let s = model.config.input_size as u32;
     let lb = Letterbox::fit(image.width(), image.height(), s, s)?;
     let device = model.devices().into_iter().next().expect("model has a device");
-    let feats = model.features(image_tensor(&lb.apply_image(image), &device), false).levels;
+    let feats = model.features(image_tensor(&lb.apply_image(image), &device));
     let host = model.rpn_to_host(&model.rpn_forward(&feats)).await?;
     let gt_input: Vec<BBox> = gt.iter().map(|b| lb.map_box(*b)).collect();
     // As in training: the GT boxes, then the proposals.
     let mut candidates = gt_input.clone();
-    candidates.extend(model.proposals(&host, true).remove(0));
+    candidates.extend(model.train_proposals(&host).remove(0));
     let assignment = MaxIouAssigner::rcnn().assign(&candidates, &gt_input);
     let ious = &assignment.max_iou;
     let num = model.config.roi.sampler.num;

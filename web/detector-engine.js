@@ -20,7 +20,7 @@ export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, 
     const copy = bytes.slice(0);
     const started = await client.request({ type: 'init', backend, cpuReason, kernels: kernelsSetting(), modelBytes: copy }, initTimeoutMs, [copy]);
     if (started.backend.kind === 'webgpu') {
-      onProgress?.('warming up shaders…');
+      onProgress?.('compiling the GPU shaders (a first detection on a grey picture)…');
       await client.request({ type: 'warmup' }, warmupTimeoutMs);
     }
     client.onProgress = null;

@@ -81,7 +81,7 @@ async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   if (choice.kind === 'webgpu') {
     progress('loading the model on WebGPU…');
     try {
-      detector = await wasm.WebDetector.load(bytes, 'webgpu', kernels);
+      detector = await wasm.WebDetector.load(bytes, 'webgpu', kernels, progress);
       watchGpu(choice.gpuAdapter);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) throw e;
@@ -90,7 +90,7 @@ async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   }
   if (!detector) {
     progress('loading the model on the CPU…');
-    detector = await wasm.WebDetector.load(bytes, 'cpu', kernels);
+    detector = await wasm.WebDetector.load(bytes, 'cpu', kernels, progress);
   }
   const info = JSON.parse(detector.info());
   inputSize = info.input_size;

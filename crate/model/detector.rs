@@ -39,7 +39,7 @@ pub struct LibraRcnn {
 pub struct Features {
     /// Levels fed to the heads (after BFP when it is on): [b, c, h_l, w_l].
     pub levels: Vec<Tensor<4>>,
-    /// FPN output before BFP (only kept when traced).
+    /// FPN output before BFP (`None` without a BFP: then it is `levels`).
     pub fpn: Option<Vec<Tensor<4>>>,
     pub bfp: Option<BfpTrace>,
 }
@@ -136,15 +136,25 @@ impl LibraRcnn {
         (per_level.concat(), counts)
     }
 
-    /// `images`: [b, 3, s, s] ImageNet-normalised -> pyramid levels (and traces when `trace`).
-    pub fn features(&self, images: Tensor<4>, trace: bool) -> Features {
+    /// `images`: [b, 3, s, s] ImageNet-normalised -> the levels fed to the heads, P2..P6
+    /// (after BFP when it is on): [b, c, h_l, w_l] each.
+    pub fn features(&self, images: Tensor<4>) -> Vec<Tensor<4>> {
+        let p = self.fpn.forward(self.backbone.forward(images));
+        match &self.bfp {
+            None => p,
+            Some(bfp) => bfp.forward_traced(p, &self.kernels).0,
+        }
+    }
+
+    /// [`Self::features`] with what the pyramid view draws: the FPN's levels and the BFP's maps.
+    pub fn features_traced(&self, images: Tensor<4>) -> Features {
         let p = self.fpn.forward(self.backbone.forward(images));
         match &self.bfp {
             None => Features { fpn: None, bfp: None, levels: p },
             Some(bfp) => {
-                let fpn = trace.then(|| p.clone());
+                let fpn = Some(p.clone());
                 let (levels, t) = bfp.forward_traced(p, &self.kernels);
-                Features { levels, fpn, bfp: trace.then_some(t) }
+                Features { levels, fpn, bfp: Some(t) }
             }
         }
     }
@@ -164,13 +174,22 @@ impl LibraRcnn {
         Ok(RpnHost { scores: data[0].try_to_vec()?, deltas: data[1].try_to_vec()?, anchors_per_image: n })
     }
 
-    /// Each image's RPN proposals (input pixels, best first), with the training or the test
-    /// proposal counts.
-    pub fn proposals(&self, host: &RpnHost, training: bool) -> Vec<Vec<BBox>> {
+    /// Each image's RPN proposals (input pixels, best first) with the training proposal counts
+    /// (`pre_nms_train`, `post_nms_train`).
+    pub fn train_proposals(&self, host: &RpnHost) -> Vec<Vec<BBox>> {
         let rpn = &self.config.rpn;
+        self.proposals(host, rpn.pre_nms_train, rpn.post_nms_train)
+    }
+
+    /// Each image's RPN proposals with the test counts (`pre_nms_test`, `post_nms_test`).
+    pub fn test_proposals(&self, host: &RpnHost) -> Vec<Vec<BBox>> {
+        let rpn = &self.config.rpn;
+        self.proposals(host, rpn.pre_nms_test, rpn.post_nms_test)
+    }
+
+    fn proposals(&self, host: &RpnHost, pre_nms: usize, post_nms: usize) -> Vec<Vec<BBox>> {
         let s = self.config.input_size as f32;
-        let (pre_nms, post_nms) = if training { (rpn.pre_nms_train, rpn.post_nms_train) } else { (rpn.pre_nms_test, rpn.post_nms_test) };
-        let params = ProposalParams { pre_nms, post_nms, nms_iou: rpn.nms_iou, image: (s, s) };
+        let params = ProposalParams { pre_nms, post_nms, nms_iou: self.config.rpn.nms_iou, image: (s, s) };
         let (anchors, counts) = self.anchors();
         let n = host.anchors_per_image;
         (0..host.scores.len() / n.max(1))

@@ -75,10 +75,10 @@ fn positives(a: &Assignment, picked: &[usize]) -> Vec<(usize, usize)> {
 pub async fn forward_train(model: &LibraRcnn, images: Tensor<4>, targets: &[Target], seed: u64) -> Result<ForwardTrain> {
     let device = images.device();
     let cfg = &model.config;
-    let feats = model.features(images, false).levels;
+    let feats = model.features(images);
     let rpn = model.rpn_forward(&feats);
     let host = model.rpn_to_host(&rpn).await?;
-    let proposals = model.proposals(&host, true);
+    let proposals = model.train_proposals(&host);
     let (anchors, _) = model.anchors();
     let n = host.anchors_per_image;
 

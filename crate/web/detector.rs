@@ -39,11 +39,22 @@ pub struct WebDetector {
 impl WebDetector {
     /// Loads a checkpoint (`.lrc` or `.safetensors`, written by the CLI or the page) onto `backend`
     /// ("webgpu" or "cpu"), our kernels as `kernels` says ("auto", "fused" or "reference").
-    pub async fn load(bytes: Vec<u8>, backend: String, kernels: String) -> Result<WebDetector, JsError> {
+    /// `progress` is called with a sentence before each step (device, weights, kernel timing).
+    pub async fn load(bytes: Vec<u8>, backend: String, kernels: String, progress: js_sys::Function) -> Result<WebDetector, JsError> {
+        let say = |text: String| {
+            let _ = progress.call1(&JsValue::NULL, &text.into());
+        };
+        if backend == "webgpu" {
+            say("setting up WebGPU and checking our WGSL kernels…".into());
+        }
         let (device, mut plan) = device(&backend, &kernels).await?;
+        say(format!("reading the model ({:.1} MB of weights)…", bytes.len() as f64 / 1e6));
         let model = checkpoint::from_bytes(&bytes, &device).map_err(js_err)?;
         // Which of our kernels and the reference runs this model's non-local block faster here.
         if let Some(dims) = model.non_local_dims() {
+            if backend == "webgpu" {
+                say("timing our non-local kernels against the reference…".into());
+            }
             plan.tuned = kernels::tune(&plan, &device, &now, false, dims).await;
         }
         Ok(WebDetector { model: model.with_kernels(plan), backend })

@@ -86,6 +86,7 @@ test('the benchmark page runs at another input size (?size=384, one run, CPU)', 
       assert.ok(at(/downloading the detector: [\d.]+ of [\d.]+ MB/) >= 0, `the download's progress is shown: ${steps.join(' | ')}`);
       assert.ok(at(/downloading the detector/) < at(/compiling the WebAssembly module/), `download, then compilation: ${steps.join(' | ')}`);
       assert.ok(at(/compiling the WebAssembly module/) < at(/loading the model on/), `compilation, then the model: ${steps.join(' | ')}`);
+      assert.ok(at(/loading the model on/) < at(/reading the model \([\d.]+ MB of weights\)/), `then the model's weights: ${steps.join(' | ')}`);
       assert.ok(d && d.decoded_bytes > 1e6, `the wasm's download must be timed: ${JSON.stringify(d)}`);
       assert.ok(d.encoded_bytes < d.decoded_bytes / 2 && d.encoded_bytes <= 10e6, `the wasm must come compressed, at most 10 MB: ${JSON.stringify(d)}`);
     });
