@@ -4,6 +4,7 @@ import { Engine } from './detector-engine.js';
 import { drawView } from './detections-view.js';
 import { cameraErrorText, decodeImage, drawFrame, hiddenVideo, listCameras, loadVideo, openCamera, readPixels } from './sources.js';
 import { installViewRequests } from './view-requests.js';
+import { redrawOnResize } from './canvas-size.js';
 import { renderBackend, renderFps, renderLegend, renderSamples, renderTimings } from './readouts.js';
 import { WorkerDied, WorkerReplaced } from './worker-client.js';
 
@@ -378,15 +379,7 @@ window.addEventListener('drop', (e) => {
   openFile(e.dataTransfer?.files[0]);
 });
 
-let resizeQueued = false;
-window.addEventListener('resize', () => {
-  if (resizeQueued) return;
-  resizeQueued = true;
-  requestAnimationFrame(() => {
-    resizeQueued = false;
-    redraw();
-  });
-});
+redrawOnResize(redraw);
 window.addEventListener('pagehide', stopLive); // releases the camera when the tab closes
 navigator.mediaDevices?.addEventListener?.('devicechange', refreshCameras);
 

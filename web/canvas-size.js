@@ -26,3 +26,16 @@ export function sizeCanvas(canvas, w, h) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return ctx;
 }
+
+/** Calls `draw` once per animation frame while the window is being resized (canvases follow their box). */
+export function redrawOnResize(draw) {
+  let queued = false;
+  window.addEventListener('resize', () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      draw();
+    });
+  });
+}

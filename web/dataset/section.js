@@ -2,6 +2,7 @@
 // lines about them (./lists.js), the editing canvas (./editor.js), the buttons, keys (./keys.js),
 // drops, the camera snapshot (./snapshot.js), import (./importer.js) and export (./exporter.js),
 // all acting on the dataset being edited (./session.js) and redrawn after each of its changes.
+import { redrawOnResize } from '../canvas-size.js';
 import { Editor } from './editor.js';
 import { wireExports } from './exporter.js';
 import { importFiles } from './importer.js';
@@ -167,14 +168,6 @@ export class DatasetSection {
       else if (dropped.length) session.addFiles(dropped);
     });
 
-    let resizeQueued = false;
-    window.addEventListener('resize', () => {
-      if (resizeQueued) return;
-      resizeQueued = true;
-      requestAnimationFrame(() => {
-        resizeQueued = false;
-        this.editor.draw();
-      });
-    });
+    redrawOnResize(() => this.editor.draw());
   }
 }
