@@ -55,6 +55,8 @@ impl FineTune {
     /// Prepares `model` (on an autodiff device) for `options`.
     pub fn new(model: LibraRcnn, options: &FineTuneOptions) -> Result<Self> {
         let device = model.devices().into_iter().next().expect("model has a device");
+        // New class outputs and a BFP switched on start from the run's seed: same seed, same run.
+        device.seed(options.seed);
         let mut model = model.with_classes(&options.classes, &device)?;
         if let Some(b) = options.balance {
             model = model.with_balance(b, &device);

@@ -1,16 +1,32 @@
 //! `libra train --init` fine-tunes a checkpoint on data with other classes, as the page does:
 //! the classes it knows by name keep their classifier and regressor outputs (checked on the
-//! tiny preset through the CLI itself).
+//! tiny preset through the CLI itself), the same seed gives the same run, and `--input` changes
+//! the checkpoint's input side.
 
 use std::path::Path;
 use std::process::Command;
 
-use burn::tensor::Device;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor};
 use libra_rcnn::checkpoint;
+use libra_rcnn::model::LibraRcnn;
 
 fn libra(args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_libra")).args(args).output().expect("running libra");
     assert!(out.status.success(), "libra {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Every float parameter and buffer of `model`, in visiting order.
+fn values(model: &LibraRcnn) -> Vec<Vec<f32>> {
+    struct Values(Vec<Vec<f32>>);
+    impl ModuleVisitor for Values {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let mut v = Values(Vec::new());
+    model.visit(&mut v);
+    v.0
 }
 
 #[test]
@@ -41,7 +57,7 @@ fn init_fine_tunes_a_checkpoint_on_other_classes() {
     // One step of Adam (rate 2e-3, less in the warm-up) moves each weight by about the rate at
     // most: the known classes' outputs stay within 5e-3 of the checkpoint's. The new ones are
     // fresh draws from N(0, 0.01): their largest gap over 64 rows is about 0.03.
-    let cls = |m: &libra_rcnn::model::LibraRcnn| m.bbox_head.cls.weight.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    let cls = |m: &LibraRcnn| m.bbox_head.cls.weight.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
     let (o, n) = (cls(&old), cls(&new));
     let width = classes.len() + 1;
     let column_gap = |c: usize| (0..o.len() / width).map(|r| (o[r * width + c] - n[r * width + c]).abs()).fold(0.0f32, f32::max);
@@ -49,5 +65,19 @@ fn init_fine_tunes_a_checkpoint_on_other_classes() {
         assert!(column_gap(known) < 5e-3, "class {} kept its classifier output (gap {})", classes[known], column_gap(known));
     }
     assert!(column_gap(0) > 1e-2 && column_gap(1) > 1e-2, "new classes start afresh (gaps {} and {})", column_gap(0), column_gap(1));
+
+    // Same seed, same run (new outputs included); another seed and --input give other new
+    // outputs and the input side asked for.
+    let tune = |seed: &str, input: &[&str], out: &str| {
+        libra(&[&["train", "--init", &path("six.lrc"), "--data", &data, val[0], val[1], "--steps", "1", "--batch", "2", "--seed", seed], input, &["--out", &path(out)]].concat())
+    };
+    tune("0", &[], "again.lrc");
+    // (The files themselves differ: burn writes a random id per new parameter.)
+    let again = checkpoint::load(Path::new(&path("again.lrc")), &dev).unwrap();
+    assert!(values(&again) == values(&new), "the same run twice gave other weights");
+    tune("1", &["--input", "128"], "other.lrc");
+    let other = checkpoint::load(Path::new(&path("other.lrc")), &dev).unwrap();
+    assert_eq!((old.config.input_size, other.config.input_size), (64, 128));
+    assert_ne!(cls(&other)[..width], n[..width], "seed 1 draws other new outputs");
     std::fs::remove_dir_all(&dir).unwrap();
 }

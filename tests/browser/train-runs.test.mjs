@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, onPage, reload, libra, waitForState, waitForModel, waitForMessage, ARTIFACTS, LOAD_MS, TEST_TIMEOUT } from './harness.mjs';
+import { startServer, launch, onPage, reload, libra, waitForState, training, waitTraining, waitForModel, waitForMessage, ARTIFACTS, LOAD_MS, TEST_TIMEOUT } from './harness.mjs';
 
 const DIR = join(ARTIFACTS, 'train-runs-data');
 const MODEL = join(DIR, 'tiny.lrc');
@@ -32,18 +32,8 @@ before(async () => {
 });
 after(async () => { await browser?.close(); server?.stop(); });
 
-const training = (page) => page.evaluate(() => window.libraTraining.state);
 const withoutBatch = (steps) => steps.map(({ reg_errors: _, ...kept }) => kept); // what is saved of a step
 const range = (from, to, by = 1) => Array.from({ length: Math.floor((to - from) / by) + 1 }, (_, i) => from + i * by);
-
-async function waitTraining(page, what, fn, arg, ms = LOAD_MS) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: ms, polling: 100 });
-  } catch (e) {
-    const s = await training(page);
-    throw new Error(`${what} did not happen within ${ms / 1000} s; training: ${JSON.stringify({ ...s, runs: s.runs.map((r) => ({ ...r, steps: r.steps.length })) })}`);
-  }
-}
 
 /** Waits for the page, its saved runs and the dataset. */
 async function ready(page) {
@@ -105,7 +95,7 @@ test('a finished run comes back after a reload: curves, AP50, model copies; Use 
         { id: 1, label: before.label, state: 'done', options: before.options, evals: before.evals, modelStep: STEPS, error: null, warnings: before.warnings },
       );
       assert.deepEqual(after.steps, withoutBatch(before.steps), 'every step is back');
-      assert.deepEqual(after.saved, { step: STEPS, evals: 2, copies: [10, 20] });
+      assert.deepEqual(after.saved, { step: STEPS, evals: 3, copies: [10, 20] }, 'AP50 before training, at 10 and at 20');
       assert.equal(s.storage.bytes, 2 * final.length, 'two model copies kept');
 
       // The charts show the restored run.
@@ -209,7 +199,7 @@ test('a full storage is said with what to delete; training goes on and what was 
       const s = await training(page);
       const run = s.runs[0];
       assert.equal(run.state, 'done', `training ends normally: ${run.error}`);
-      assert.deepEqual(run.evals.map((e) => e.step), range(5, STEPS, 5), 'measured to the end');
+      assert.deepEqual(run.evals.map((e) => e.step), range(0, STEPS, 5), 'measured from the start to the end');
       const kept = run.saved.copies;
       assert.ok(kept.length >= 1 && kept.length < 6, `some copies kept, not all: ${kept}`);
       assert.deepEqual(kept, range(5, 5 * kept.length, 5), 'the first copies are kept');

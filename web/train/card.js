@@ -221,7 +221,8 @@ export class TrainCard {
     if (last) parts.push(`loss ${fmt(last.losses.total)}`, `${(last.ms / 1000).toFixed(1)} s per step`);
     if (run.state === 'running') parts.push(timeLeft(run.steps.map((s) => s.ms), total - run.step));
     const ev = run.evals.at(-1);
-    if (ev) parts.push(`held-out AP50 ${fmt(ev.ap50)} at step ${ev.step}`);
+    const start = ev?.step > 0 && run.evals[0].step === 0 ? ` (${fmt(run.evals[0].ap50)} before training)` : '';
+    if (ev) parts.push(`held-out AP50 ${fmt(ev.ap50)} at step ${ev.step}${start}`);
     this.ui.status.textContent = `${parts.join(' · ')}.`;
   }
 

@@ -1,7 +1,8 @@
 // One training run: a trainer worker (./worker.js) fed the photos, then stepped one request at a
 // time from here, so pause, resume and stop act between steps and the page never waits on the
-// worker. It evaluates on the held-out photos every `evalEvery` steps, at a pause and at the
-// end, and keeps a copy of the model each time (so a crash loses at most those steps).
+// worker. It evaluates on the held-out photos before the first step (the AP50 training starts
+// from), every `evalEvery` steps, at a pause and at the end, and keeps a copy of the model each
+// time after the start (so a crash loses at most those steps).
 import { WorkerClient, WorkerDied, kernelsSetting } from '../worker-client.js';
 import { decodeImage, pixelsAtMost } from '../sources.js';
 import { crashText } from './plan.js';
@@ -64,6 +65,7 @@ export class TrainingRun {
         this.warnings.push(...(await this.#client.request(msg, CREATE_TIMEOUT_MS, [pixels.data.buffer])));
       }
       this.#set('running');
+      if (this.step === 0) await this.#evaluate();
       await this.#loop();
     } catch (e) {
       if (this.state === 'failed' || this.state === 'stopped') return;
@@ -95,15 +97,20 @@ export class TrainingRun {
     this.#set(this.step >= this.options.steps ? 'done' : 'stopped');
   }
 
-  /** Measures AP50 on the held-out photos and keeps a copy of the model. */
+  /** Measures AP50 on the held-out photos (none: nothing to measure). */
+  async #evaluate() {
+    const ev = await this.#client.request({ type: 'evaluate' }, STEP_TIMEOUT_MS);
+    if (ev) {
+      this.evals.push({ step: this.step, ...ev });
+      this.hooks.evaluated(this, this.evals.at(-1));
+    }
+  }
+
+  /** Measures AP50 and keeps a copy of the model. */
   async #checkpoint() {
     const step = this.step;
     if (this.model?.step === step) return;
-    const ev = await this.#client.request({ type: 'evaluate' }, STEP_TIMEOUT_MS);
-    if (ev) {
-      this.evals.push({ step, ...ev });
-      this.hooks.evaluated(this, this.evals.at(-1));
-    }
+    await this.#evaluate();
     this.model = { bytes: await this.#client.request({ type: 'export', half: false }, STEP_TIMEOUT_MS), step };
     this.hooks.kept(this, this.model);
     this.hooks.changed(this);

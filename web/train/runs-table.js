@@ -56,7 +56,8 @@ export class RunsTable {
     state.title = r.state === 'interrupted' ? interruptedText(r) : '';
     steps.textContent = `${r.step} / ${r.options.steps}`;
     loss.textContent = fmt(recent.length ? recent.reduce((a, s) => a + s.losses.total, 0) / recent.length : null);
-    ap.textContent = ev ? `${fmt(ev.ap50)} (best ${fmt(best)}, ${plural(ev.images, 'photo')})` : '—';
+    const start = ev?.step > 0 && r.evals[0].step === 0 ? `${fmt(r.evals[0].ap50)} at the start, ` : '';
+    ap.textContent = ev ? `${fmt(ev.ap50)} (${start}best ${fmt(best)}, ${plural(ev.images, 'photo')})` : '—';
     const key = `${this.modelSteps(r)} ${r.evals.length}`;
     if (row.dataset.models !== key) {
       row.dataset.models = key;

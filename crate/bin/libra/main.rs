@@ -91,8 +91,9 @@ struct TrainArgs {
     /// Evaluate AP50 on --val every N steps (0: only at the end).
     #[arg(long, default_value_t = 0)]
     eval_every: usize,
-    /// Continue from a checkpoint (its config replaces --preset/--input); the data may have other
-    /// classes: those the checkpoint knows by name keep their outputs, new ones start afresh.
+    /// Continue from a checkpoint (its config replaces --preset; --input changes its input side);
+    /// the data may have other classes: those the checkpoint knows by name keep their outputs,
+    /// new ones start afresh.
     #[arg(long)]
     init: Option<PathBuf>,
     /// How a new model's non-local block starts: identity (mmdetection v3, the default) or

@@ -40,7 +40,7 @@ pub fn run(args: &TrainArgs, out: &Path, without: &[String], half: bool, dev: &D
         Some(path) => checkpoint::load(path, dev)?.config,
         None => args.preset_config()?,
     };
-    if let (Some(s), None) = (args.input, &args.init) {
+    if let Some(s) = args.input {
         cfg.input_size = s;
     }
     let data = load_data(args, &cfg)?;
@@ -110,7 +110,13 @@ pub fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
 pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, plan: &KernelPlan, label: &str) -> Result<(LibraRcnn, ApReport)> {
     let ad = dev.clone().autodiff();
     let model = match &a.init {
-        Some(path) => checkpoint::load(path, &ad)?.with_classes(&cfg.classes, &ad)?,
+        Some(path) => {
+            let model = checkpoint::load(path, &ad)?;
+            ad.seed(a.seed); // new class outputs start from the run's seed, as in the page
+            let mut model = model.with_classes(&cfg.classes, &ad)?;
+            model.config.input_size = cfg.input_size;
+            model
+        }
         None => build_model(cfg, a.pretrained, &ad)?,
     };
     let mut run = Run::new(Trainer::new(model.with_kernels(plan.clone()), train_config(a, cfg)), &data.train);
