@@ -15,7 +15,6 @@ use burn::tensor::{Device, Distribution, Tensor};
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
 use libra_rcnn::infer::detect_batch;
-use libra_rcnn::model::LibraRcnn;
 use libra_rcnn::model::flops::forward_flops;
 use libra_rcnn::data::augment::Augment;
 use libra_rcnn::train::batch::to_tensors;
@@ -70,14 +69,14 @@ fn bench(name: &str, dev: &Device) -> (f64, Vec<Row>) {
                 TrainSample::new(&img, &ann, size as u32).expect("sample")
             })
             .collect();
-        let model = LibraRcnn::new(&cfg, dev).expect("model");
+        let model = cfg.init(dev).expect("model");
         let (one, _) = to_tensors(&batch[..1], false, &Augment::OFF, 0, dev);
         let infer = time(5, || {
             pollster::block_on(detect_batch(&model, one.clone())).expect("detect");
         });
         let fwd = forward_flops(&model, cfg.rpn.post_nms_test);
 
-        let mut trainer = Trainer::new(LibraRcnn::new(&cfg, &dev.clone().autodiff()).expect("model"), TrainConfig::adam(1000, 2));
+        let mut trainer = Trainer::new(cfg.init(&dev.clone().autodiff()).expect("model"), TrainConfig::adam(1000, 2));
         let step = time(3, || {
             pollster::block_on(trainer.step(&batch)).expect("step");
         }) / batch.len() as f64;

@@ -128,13 +128,13 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<LibraRcnn> {
     let corrupt = |e| Error::Weights(format!("corrupt weights: {e}"));
     let (model, res) = if bytes.starts_with(MAGIC) {
         let (config, pack) = read_config(bytes)?;
-        let mut model = LibraRcnn::new(&config, device)?;
+        let mut model = config.init(device)?;
         let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(pack.to_vec()))).with_from_adapter(FloatCastAdapter::to(DType::F32));
         let res = model.load_from(&mut store).map_err(|e| corrupt(format!("{e:?}")))?;
         (model, res)
     } else {
         let config = read_safetensors_config(bytes)?;
-        let mut model = LibraRcnn::new(&config, device)?;
+        let mut model = config.init(device)?;
         let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).with_from_adapter(FloatCastAdapter::to(DType::F32));
         let res = model.load_from(&mut store).map_err(|e| corrupt(format!("{e:?}")))?;
         (model, res)

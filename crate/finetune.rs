@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn new_classes_get_a_fresh_head_and_options_apply() {
         let dev = device().autodiff();
-        let model = LibraRcnn::new(&DetectorConfig::tiny(names(&["a", "b"])), &dev).unwrap();
+        let model = DetectorConfig::tiny(names(&["a", "b"])).init(&dev).unwrap();
         let options = FineTuneOptions { classes: names(&["tree"]), input_size: Some(128), proposals: Some(20), balance: Some(Balance::NONE), ..Default::default() };
         let ft = FineTune::new(model, &options).unwrap();
         let m = ft.model();
@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn photos_are_letterboxed_and_checked() {
         let dev = device().autodiff();
-        let model = LibraRcnn::new(&DetectorConfig::tiny(names(&["a"])), &dev).unwrap();
+        let model = DetectorConfig::tiny(names(&["a"])).init(&dev).unwrap();
         let mut ft = FineTune::new(model, &FineTuneOptions { classes: names(&["a"]), ..Default::default() }).unwrap();
         // 96x64 into 64x64: scale 2/3, content 64x43 padded by (64 - 43) / 2 = 10 rows on top,
         // so [12, 6, 48, 30] becomes [8, 4 + 10, 32, 20 + 10].
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn steps_until_done_then_refuses() {
         let dev = device().autodiff();
-        let model = LibraRcnn::new(&DetectorConfig::tiny(names(&["a"])), &dev).unwrap();
+        let model = DetectorConfig::tiny(names(&["a"])).init(&dev).unwrap();
         let mut ft = FineTune::new(model, &FineTuneOptions { classes: names(&["a"]), steps: 2, ..Default::default() }).unwrap();
         let e = pollster::block_on(ft.step()).unwrap_err().to_string();
         assert!(e.contains("no training photos"), "{e}");

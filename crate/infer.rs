@@ -179,7 +179,7 @@ mod tests {
         // Two classes (+ background). RoI 0: class 0 at 0.6, class 1 at 0.3; RoI 1 (almost the
         // same box): class 0 at 0.5 (suppressed by RoI 0, IoU 0.9), class 1 at 0.01 (< 0.05).
         // Zero deltas decode to the RoI itself.
-        let model = LibraRcnn::new(&DetectorConfig::tiny(vec!["a".into(), "b".into()]), &device()).unwrap();
+        let model = DetectorConfig::tiny(vec!["a".into(), "b".into()]).init(&device()).unwrap();
         let rois = [[10.0, 10.0, 30.0, 30.0], [10.0, 10.0, 30.0, 28.0]];
         let probs = [0.6, 0.3, 0.1, 0.5, 0.01, 0.49];
         let deltas = [0.0; 16];

@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn maps_come_in_order_with_the_levels_sizes_and_scaled_values() {
-        let model = LibraRcnn::new(&DetectorConfig::tiny(vec!["a".into()]), &device()).expect("model");
+        let model = DetectorConfig::tiny(vec!["a".into()]).init(&device()).expect("model");
         let v = pollster::block_on(pyramid_view(&model, &scene(), None)).expect("view");
         let names: Vec<_> = v.maps.iter().map(|m| format!("{}:{}", m.stage, m.name)).collect();
         assert_eq!(names, [
@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn attention_is_the_non_local_row_of_the_pixels_cell() {
-        let model = LibraRcnn::new(&DetectorConfig::tiny(vec!["a".into()]), &device()).expect("model");
+        let model = DetectorConfig::tiny(vec!["a".into()]).init(&device()).expect("model");
         let image = scene();
         // 128x96 into 64: scale 0.5, pad_y 8; P4 stride 16: pixel (100, 50) -> input (50, 33) -> cell (3, 2).
         let a = pollster::block_on(attention_map(&model, &image, 100.0, 50.0)).expect("attention");
@@ -231,7 +231,7 @@ mod tests {
         assert!(pollster::block_on(attention_map(&model, &image, 200.0, 10.0)).is_err(), "outside the picture");
         let mut cfg = DetectorConfig::tiny(vec!["a".into()]);
         cfg.neck.refine = Refine::Conv;
-        let conv = LibraRcnn::new(&cfg, &device()).unwrap();
+        let conv = cfg.init(&device()).unwrap();
         let err = pollster::block_on(attention_map(&conv, &image, 10.0, 10.0)).unwrap_err().to_string();
         assert!(err.contains("not a non-local block"), "{err}");
     }

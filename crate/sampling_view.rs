@@ -113,7 +113,7 @@ mod tests {
         let dev = device();
         let mut cfg = DetectorConfig::tiny(vec!["a".into()]);
         cfg.roi.sampler.num = 16;
-        let model = LibraRcnn::new(&cfg, &dev).expect("model");
+        let model = cfg.init(&dev).expect("model");
         let image = RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, 60]));
         let gt = [[10.0, 8.0, 50.0, 40.0], [60.0, 20.0, 90.0, 60.0]];
         let v = pollster::block_on(sampling_view(&model, &image, &gt, 7)).expect("view");

@@ -7,7 +7,7 @@ use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::{Bytes, Device};
 
 use crate::error::{Error, Result};
-use crate::model::backbone::MobileNetV2;
+use crate::model::backbone::{MobileNetV2, MobileNetV2Config};
 
 pub const PTH_NAME: &str = "mobilenet_v2-b0353104.pth";
 pub const PTH_SHA256: &str = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889";
@@ -57,7 +57,7 @@ pub(crate) fn check_applied(res: burn::store::ApplyResult, what: &str) -> Result
 
 /// Loads a MobileNetV2 (width 1.0) backbone from burnpack bytes made by [`convert_pth`].
 pub fn load_backbone(bytes: &[u8], device: &Device) -> Result<MobileNetV2> {
-    let mut m = MobileNetV2::new(1.0, device);
+    let mut m = MobileNetV2Config::new().init(device);
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())));
     let res = m.load_from(&mut store).map_err(|e| Error::Weights(format!("backbone weights are corrupt: {e:?}")))?;
     check_applied(res, "backbone weights")?;
@@ -93,7 +93,7 @@ mod native {
         }
         let remap = KeyRemapper::from_patterns(torchvision_remap()).map_err(|e| Error::Weights(e.to_string()))?;
         let mut store = PytorchStore::from_file(path).remap(remap).map_indices_contiguous(false).allow_partial(false);
-        let mut m = MobileNetV2::new(1.0, device);
+        let mut m = MobileNetV2Config::new().init(device);
         let res = m.load_from(&mut store).map_err(|e| Error::Weights(format!("{}: {e}", path.display())))?;
         check_applied(res, &path.display().to_string())?;
         Ok(m)

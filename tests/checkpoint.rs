@@ -11,7 +11,7 @@ use libra_rcnn::model::LibraRcnn;
 fn model(dev: &Device) -> LibraRcnn {
     let mut cfg = DetectorConfig::tiny(vec!["a".into(), "b".into()]);
     cfg.test.score_thr = 0.0;
-    LibraRcnn::new(&cfg, dev).expect("model")
+    cfg.init(dev).expect("model")
 }
 
 #[test]

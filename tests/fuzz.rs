@@ -12,7 +12,6 @@ use libra_rcnn::data::coco::{parse_coco, to_coco_json};
 use libra_rcnn::data::voc::{VocClasses, parse_voc, to_voc_xml};
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, SceneConfig, generate_scene};
 use libra_rcnn::data::{Dataset, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, decode_image};
-use libra_rcnn::model::LibraRcnn;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -140,7 +139,7 @@ fn voc_reader_never_panics() {
 #[test]
 fn checkpoint_reader_never_panics() {
     let dev = Device::flex();
-    let model = LibraRcnn::new(&DetectorConfig::tiny(vec!["a".into(), "b".into()]), &dev).expect("tiny model");
+    let model = DetectorConfig::tiny(vec!["a".into(), "b".into()]).init(&dev).expect("tiny model");
     let seeds = vec![
         checkpoint::to_bytes_with(&model, false).expect(".lrc"),
         checkpoint::to_bytes_with(&model, true).expect(".lrc f16"),

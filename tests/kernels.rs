@@ -13,9 +13,11 @@ use std::sync::OnceLock;
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use libra_rcnn::boxes::BBox;
+use libra_rcnn::config::NonLocalInit;
 use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::wgsl::launches;
 use libra_rcnn::kernels::{self, KernelPlan, Kernels, non_local_plan};
+use libra_rcnn::model::non_local::NonLocalConfig;
 use libra_rcnn::attention::{attention_matrix, reference_attention as reference};
 
 /// The wgpu device, initialised once for the process.
@@ -129,7 +131,7 @@ fn fallbacks_say_why_and_give_the_reference_result() {
     // A 300-channel block runs (on the reference path, even when fused is asked for) and matches
     // the CPU.
     gpu.seed(3);
-    let block = libra_rcnn::model::non_local::NonLocal::new(300, libra_rcnn::config::NonLocalInit::Xavier2019, &gpu);
+    let block = NonLocalConfig::new(300).with_initializer(NonLocalInit::Xavier2019).init(&gpu);
     let x = Tensor::<4>::random([1, 300, 5, 7], Distribution::Normal(0.0, 0.1), &gpu);
     let before = launches();
     let got = read(block.forward(x.clone(), &fused));
@@ -186,7 +188,7 @@ fn short_training_is_unchanged() {
         .collect();
     let gpu = wgpu().autodiff();
     gpu.seed(7);
-    let init = libra_rcnn::LibraRcnn::new(&cfg, &gpu).expect("model");
+    let init = cfg.init(&gpu).expect("model");
     let (fused, reference) = both(|plan| {
         let mut trainer = Trainer::new(init.clone().with_kernels(plan), TrainConfig::adam(5, 2));
         (0..5)
@@ -257,7 +259,7 @@ fn sampler_statistics_match_the_host() {
 fn auto_uses_the_kernels_for_large_attention() {
     let gpu = wgpu();
     gpu.seed(5);
-    let block = libra_rcnn::model::non_local::NonLocal::new(16, libra_rcnn::config::NonLocalInit::Xavier2019, &gpu);
+    let block = NonLocalConfig::new(16).with_initializer(NonLocalInit::Xavier2019).init(&gpu);
     let x = Tensor::<4>::random([1, 16, 64, 64], Distribution::Normal(0.0, 0.5), &gpu);
     let auto = KernelPlan::default();
     let before = launches();

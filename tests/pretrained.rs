@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use libra_rcnn::model::backbone::MobileNetV2;
+use libra_rcnn::model::backbone::MobileNetV2Config;
 use libra_rcnn::weights::{import_pth, load_backbone, pretrained_backbone, PTH_NAME};
 
 #[test]
@@ -15,7 +15,7 @@ fn imagenet_backbone_loads_and_wrong_files_fail() {
     // The stem's BN statistics come from ImageNet: far from the identity init.
     let var: Vec<f32> = pollster::block_on(m.stem.bn.running_var.val().into_data_async()).unwrap().try_to_vec().unwrap();
     assert!(var.iter().all(|v| *v > 0.0) && var.iter().any(|v| (v - 1.0).abs() > 0.1), "{var:?}");
-    assert_eq!(m.num_params(), MobileNetV2::new(1.0, &dev).num_params());
+    assert_eq!(m.num_params(), MobileNetV2Config::new().init(&dev).num_params());
     // A real image-like input gives finite C2..C5 of the expected shapes.
     let outs = m.forward(Tensor::ones([1, 3, 64, 64], &dev));
     let shapes: Vec<[usize; 4]> = outs.iter().map(|t| t.dims()).collect();

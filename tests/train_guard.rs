@@ -5,7 +5,6 @@ use burn::tensor::{Device, Tensor};
 use image::{Rgb, RgbImage};
 use libra_rcnn::checkpoint::to_bytes;
 use libra_rcnn::config::DetectorConfig;
-use libra_rcnn::model::LibraRcnn;
 use libra_rcnn::train::{Target, TrainConfig, TrainSample, Trainer};
 
 fn sample() -> TrainSample {
@@ -16,7 +15,7 @@ fn sample() -> TrainSample {
 }
 
 fn trainer(dev: &Device) -> Trainer {
-    let model = LibraRcnn::new(&DetectorConfig::tiny(vec!["red".into()]), dev).expect("model");
+    let model = DetectorConfig::tiny(vec!["red".into()]).init(dev).expect("model");
     Trainer::new(model, TrainConfig { hflip: false, ..TrainConfig::adam(10, 1) })
 }
 

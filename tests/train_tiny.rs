@@ -7,7 +7,6 @@ use burn::tensor::Device;
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
 use libra_rcnn::infer::evaluate_samples;
-use libra_rcnn::model::LibraRcnn;
 use libra_rcnn::train::{Run, TrainConfig, TrainSample, Trainer};
 
 fn scenes(cfg: &DetectorConfig, count: usize, seed: u64) -> Vec<TrainSample> {
@@ -28,7 +27,7 @@ fn tiny_preset_learns_generated_scenes() {
     let val = scenes(&cfg, 40, 2);
     let dev = Device::flex();
     dev.seed(0);
-    let model = LibraRcnn::new(&cfg, &dev.clone().autodiff()).expect("model");
+    let model = cfg.init(&dev.clone().autodiff()).expect("model");
     let before = pollster::block_on(evaluate_samples(&model.valid(), &val, 8)).expect("eval").ap50.unwrap_or(0.0);
 
     let mut run = Run::new(Trainer::new(model, TrainConfig::adam(TRAIN_STEPS, 8)), train);

@@ -3,13 +3,14 @@
 //! MobileNetV2 follows torchvision's layout so ImageNet weights load by name
 //! (see `weights.rs`); the tiny net is for tests.
 
+use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{GroupNorm, GroupNormConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-use super::layers::{Act, ConvBnAct, FrozenBatchNorm, conv};
+use super::layers::{Act, ConvBnAct, ConvBnActConfig, ConvConfig, FrozenBatchNorm};
 use crate::config::BackboneConfig;
 
 /// torchvision's inverted residual block (expand 1x1, depthwise 3x3, project 1x1).
@@ -23,13 +24,23 @@ pub struct InvertedResidual {
     residual: bool,
 }
 
-impl InvertedResidual {
-    fn new(cin: usize, cout: usize, stride: usize, expand_ratio: usize, device: &Device) -> Self {
-        let hidden = cin * expand_ratio;
-        let expand = (expand_ratio != 1).then(|| ConvBnAct::new(cin, hidden, 1, 1, 1, Act::Relu6, device));
-        let depthwise = ConvBnAct::new(hidden, hidden, 3, stride, hidden, Act::Relu6, device);
-        let project = ConvBnAct::new(hidden, cout, 1, 1, 1, Act::None, device);
-        Self {
+/// An [`InvertedResidual`] block: `channels` [in, out], hidden width in * `expand_ratio`.
+#[derive(Config, Debug)]
+pub struct InvertedResidualConfig {
+    pub channels: [usize; 2],
+    pub expand_ratio: usize,
+    #[config(default = 1)]
+    pub stride: usize,
+}
+
+impl InvertedResidualConfig {
+    pub fn init(&self, device: &Device) -> InvertedResidual {
+        let [cin, cout] = self.channels;
+        let (hidden, stride) = (cin * self.expand_ratio, self.stride);
+        let expand = (self.expand_ratio != 1).then(|| ConvBnActConfig::new([cin, hidden], 1, Act::Relu6).init(device));
+        let depthwise = ConvBnActConfig::new([hidden, hidden], 3, Act::Relu6).with_stride(stride).with_groups(hidden).init(device);
+        let project = ConvBnActConfig::new([hidden, cout], 1, Act::None).init(device);
+        InvertedResidual {
             expand,
             depthwise,
             project: project.conv,
@@ -37,7 +48,9 @@ impl InvertedResidual {
             residual: stride == 1 && cin == cout,
         }
     }
+}
 
+impl InvertedResidual {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut y = x.clone();
         if let Some(e) = &self.expand {
@@ -73,28 +86,39 @@ fn make_divisible(v: f32) -> usize {
 /// Index into `blocks` after which C2, C3, C4 are tapped (features.3, .6, .13); C5 is `last`.
 const MBV2_TAPS: [usize; 3] = [2, 5, 12];
 
-impl MobileNetV2 {
-    pub fn new(width: f32, device: &Device) -> Self {
+/// A [`MobileNetV2`] backbone, channels scaled by `width` (1.0 for the ImageNet weights).
+#[derive(Config, Debug)]
+pub struct MobileNetV2Config {
+    #[config(default = 1.0)]
+    pub width: f32,
+}
+
+impl MobileNetV2Config {
+    pub fn init(&self, device: &Device) -> MobileNetV2 {
+        let width = self.width;
         let mut cin = make_divisible(32.0 * width);
-        let stem = ConvBnAct::new(3, cin, 3, 2, 1, Act::Relu6, device);
+        let stem = ConvBnActConfig::new([3, cin], 3, Act::Relu6).with_stride(2).init(device);
         let mut blocks = Vec::new();
         for (t, c, n, s) in MBV2_SETTINGS {
             let cout = make_divisible(c as f32 * width);
             for i in 0..n {
-                blocks.push(InvertedResidual::new(cin, cout, if i == 0 { s } else { 1 }, t, device));
+                blocks.push(InvertedResidualConfig::new([cin, cout], t).with_stride(if i == 0 { s } else { 1 }).init(device));
                 cin = cout;
             }
         }
         let last_c = make_divisible(1280.0 * width.max(1.0));
-        let last = ConvBnAct::new(cin, last_c, 1, 1, 1, Act::Relu6, device);
-        Self { stem, blocks, last }
+        let last = ConvBnActConfig::new([cin, last_c], 1, Act::Relu6).init(device);
+        MobileNetV2 { stem, blocks, last }
     }
 
     /// Channels of C2..C5.
-    pub fn out_channels(width: f32) -> [usize; 4] {
+    pub fn out_channels(&self) -> [usize; 4] {
+        let width = self.width;
         [make_divisible(24.0 * width), make_divisible(32.0 * width), make_divisible(96.0 * width), make_divisible(1280.0 * width.max(1.0))]
     }
+}
 
+impl MobileNetV2 {
     /// `x`: [batch, 3, h, w] -> C2..C5.
     pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
         let mut y = self.stem.forward(x);
@@ -127,12 +151,25 @@ pub struct ConvGn {
     pub gn: GroupNorm,
 }
 
-impl ConvGn {
-    fn new(cin: usize, cout: usize, stride: usize, device: &Device) -> Self {
-        let groups = if cout.is_multiple_of(8) { 8 } else { 1 };
-        Self { conv: conv(cin, cout, 3, stride, false, device), gn: GroupNormConfig::new(groups, cout).init(device) }
-    }
+/// A [`ConvGn`] (conv 3x3, GroupNorm, ReLU): `channels` [in, out]; 8 groups where the output
+/// channels allow, else 1.
+#[derive(Config, Debug)]
+pub struct ConvGnConfig {
+    pub channels: [usize; 2],
+    #[config(default = 1)]
+    pub stride: usize,
+}
 
+impl ConvGnConfig {
+    pub fn init(&self, device: &Device) -> ConvGn {
+        let cout = self.channels[1];
+        let groups = if cout.is_multiple_of(8) { 8 } else { 1 };
+        let conv = ConvConfig::new(self.channels, 3).with_stride(self.stride).init(device);
+        ConvGn { conv, gn: GroupNormConfig::new(groups, cout).init(device) }
+    }
+}
+
+impl ConvGn {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         relu(self.gn.forward(self.conv.forward(x)))
     }
@@ -145,16 +182,26 @@ pub struct TinyNet {
     pub stages: Vec<ConvGn>,
 }
 
-impl TinyNet {
-    pub fn new(channels: [usize; 4], device: &Device) -> Self {
-        let stem = vec![ConvGn::new(3, channels[0], 2, device), ConvGn::new(channels[0], channels[0], 2, device)];
-        let mut stages = vec![ConvGn::new(channels[0], channels[0], 1, device)];
-        for w in channels.windows(2) {
-            stages.push(ConvGn::new(w[0], w[1], 2, device));
-        }
-        Self { stem, stages }
-    }
+/// A [`TinyNet`] backbone whose stages output `channels` (C2..C5).
+#[derive(Config, Debug)]
+pub struct TinyNetConfig {
+    pub channels: [usize; 4],
+}
 
+impl TinyNetConfig {
+    pub fn init(&self, device: &Device) -> TinyNet {
+        let c = self.channels;
+        let layer = |cin, cout, stride| ConvGnConfig::new([cin, cout]).with_stride(stride).init(device);
+        let stem = vec![layer(3, c[0], 2), layer(c[0], c[0], 2)];
+        let mut stages = vec![layer(c[0], c[0], 1)];
+        for w in c.windows(2) {
+            stages.push(layer(w[0], w[1], 2));
+        }
+        TinyNet { stem, stages }
+    }
+}
+
+impl TinyNet {
     pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
         let mut y = x;
         for c in &self.stem {
@@ -176,21 +223,27 @@ pub enum Backbone {
     Tiny(TinyNet),
 }
 
-impl Backbone {
-    pub fn new(cfg: &BackboneConfig, device: &Device) -> Self {
-        match cfg {
-            BackboneConfig::MobileNetV2 { width, .. } => Backbone::MobileNetV2(MobileNetV2::new(*width, device)),
-            BackboneConfig::Tiny { channels } => Backbone::Tiny(TinyNet::new(*channels, device)),
+impl BackboneConfig {
+    /// The backbone, a MobileNetV2's first `frozen_stages` stages frozen.
+    pub fn init(&self, device: &Device) -> Backbone {
+        match self {
+            BackboneConfig::MobileNetV2 { width, frozen_stages } => {
+                Backbone::MobileNetV2(MobileNetV2Config::new().with_width(*width).init(device).freeze_stages(*frozen_stages))
+            }
+            BackboneConfig::Tiny { channels } => Backbone::Tiny(TinyNetConfig::new(*channels).init(device)),
         }
     }
 
-    pub fn out_channels(cfg: &BackboneConfig) -> [usize; 4] {
-        match cfg {
-            BackboneConfig::MobileNetV2 { width, .. } => MobileNetV2::out_channels(*width),
+    /// Channels of C2..C5.
+    pub fn out_channels(&self) -> [usize; 4] {
+        match self {
+            BackboneConfig::MobileNetV2 { width, .. } => MobileNetV2Config::new().with_width(*width).out_channels(),
             BackboneConfig::Tiny { channels } => *channels,
         }
     }
+}
 
+impl Backbone {
     /// `x`: [batch, 3, h, w] (ImageNet-normalised) -> C2..C5, [batch, c_i, h / 2^(i+2), w / 2^(i+2)].
     pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
         match self {

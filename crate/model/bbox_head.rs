@@ -1,5 +1,6 @@
 //! R-CNN box head: two shared FC layers, softmax classifier, class-specific box regression.
 
+use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::relu;
@@ -13,14 +14,25 @@ pub struct BboxHead {
     pub reg: Linear,
 }
 
-impl BboxHead {
-    /// `in_features` = channels * pool * pool; classifier N(0, 0.01), regressor N(0, 0.001).
-    pub fn new(in_features: usize, fc_dim: usize, num_classes: usize, device: &Device) -> Self {
-        let fc = |i, o| LinearConfig::new(i, o).with_initializer(Initializer::XavierUniform { gain: 1.0 }).init(device);
-        let (cls, reg) = predictors(fc_dim, num_classes, device);
-        Self { fc1: fc(in_features, fc_dim), fc2: fc(fc_dim, fc_dim), cls, reg }
-    }
+/// A [`BboxHead`]: `in_features` = channels * pool * pool, two FC layers of `fc_dim`, `num_classes`
+/// object classes (background added).
+#[derive(Config, Debug)]
+pub struct BboxHeadConfig {
+    pub in_features: usize,
+    pub fc_dim: usize,
+    pub num_classes: usize,
+}
 
+impl BboxHeadConfig {
+    /// Xavier-uniform FC layers; classifier N(0, 0.01), regressor N(0, 0.001).
+    pub fn init(&self, device: &Device) -> BboxHead {
+        let fc = |i, o| LinearConfig::new(i, o).with_initializer(Initializer::XavierUniform { gain: 1.0 }).init(device);
+        let (cls, reg) = predictors(self.fc_dim, self.num_classes, device);
+        BboxHead { fc1: fc(self.in_features, self.fc_dim), fc2: fc(self.fc_dim, self.fc_dim), cls, reg }
+    }
+}
+
+impl BboxHead {
     /// The same head for other classes (fine-tuning): the shared FC layers are kept; new class
     /// `i` keeps the classifier and regressor outputs of old class `old_of[i]` where it has one,
     /// else starts afresh; the background output is kept with them. With no class kept, both
@@ -75,7 +87,7 @@ mod tests {
     #[test]
     fn known_classes_and_background_keep_their_outputs() {
         let dev = device();
-        let head = BboxHead::new(8, 6, 2, &dev); // classes a, b + background
+        let head = BboxHeadConfig::new(8, 6, 2).init(&dev); // classes a, b + background
         let (cls, reg) = (read(head.cls.weight.val()), read(head.reg.weight.val()));
         let (cls_b, reg_b) = (read(head.cls.bias.clone().unwrap().val()), read(head.reg.bias.clone().unwrap().val()));
         // New classes [b, c]: b was old class 1, c is new.
@@ -94,7 +106,7 @@ mod tests {
         assert!(nreg[4..8].iter().all(|v| v.abs() < 0.01), "c's regressor is fresh (N(0, 0.001))");
 
         // No class known: the background starts afresh too.
-        let fresh = BboxHead::new(8, 6, 2, &dev).with_classes(6, &[None], &dev);
+        let fresh = BboxHeadConfig::new(8, 6, 2).init(&dev).with_classes(6, &[None], &dev);
         let fcls = read(fresh.cls.weight.val());
         assert!((0..6).all(|r| fcls[r * 2 + 1] != cls[r * 3 + 2]), "a fresh background column");
     }

@@ -4,8 +4,8 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
-use super::layers::conv;
-use super::non_local::NonLocal;
+use super::layers::{ConvConfig, ConvInit};
+use super::non_local::{NonLocal, NonLocalConfig};
 use super::resize::rescale;
 use crate::config::{NeckConfig, Refine};
 use crate::kernels::KernelPlan;
@@ -31,16 +31,26 @@ pub struct BfpTrace {
     pub refined: Tensor<4>,
 }
 
-impl Bfp {
-    pub fn new(cfg: &NeckConfig, channels: usize, device: &Device) -> Self {
-        let refine = match cfg.refine {
+impl NeckConfig {
+    /// This neck's Balanced Feature Pyramid over levels of `channels` (built even with `bfp` off:
+    /// the caller decides).
+    pub fn init(&self, channels: usize, device: &Device) -> Bfp {
+        let refine = match self.refine {
             Refine::None => None,
-            Refine::Conv => Some(RefineBlock::Conv(conv(channels, channels, 3, 1, true, device))),
-            Refine::NonLocal => Some(RefineBlock::NonLocal(NonLocal::new(channels, cfg.non_local_init, device))),
+            Refine::Conv => {
+                let conv = ConvConfig::new([channels, channels], 3).with_initializer(ConvInit::Xavier);
+                Some(RefineBlock::Conv(conv.init(device)))
+            }
+            Refine::NonLocal => {
+                let block = NonLocalConfig::new(channels).with_initializer(self.non_local_init);
+                Some(RefineBlock::NonLocal(block.init(device)))
+            }
         };
-        Self { refine, refine_level: cfg.refine_level }
+        Bfp { refine, refine_level: self.refine_level }
     }
+}
 
+impl Bfp {
     /// `p`: P2..P6 -> balanced P2..P6 (same shapes) and the intermediate maps; a non-local
     /// refine step runs as `plan` says.
     pub fn forward_traced(&self, p: Vec<Tensor<4>>, plan: &KernelPlan) -> (Vec<Tensor<4>>, BfpTrace) {
@@ -89,7 +99,7 @@ mod tests {
         // gains 3 through the residual: 4, 5, 6, 7, 8.
         let dev = device();
         let cfg = NeckConfig { bfp: true, refine: Refine::None, refine_level: 2, non_local_init: NonLocalInit::Identity };
-        let (out, trace) = Bfp::new(&cfg, 2, &dev).forward_traced(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 2, &dev), &KernelPlan::default());
+        let (out, trace) = cfg.init(2, &dev).forward_traced(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 2, &dev), &KernelPlan::default());
         assert_eq!(trace.integrated.dims(), [1, 2, 4, 4]);
         assert_close(&read(trace.integrated), &[3.0; 32], 1e-6);
         for (l, o) in out.into_iter().enumerate() {
@@ -107,13 +117,13 @@ mod tests {
         let cfg = NeckConfig { bfp: true, refine: Refine::None, refine_level: 2, non_local_init: NonLocalInit::Identity };
         let mut p = pyramid([0.0; 5], 1, &dev);
         p[0] = p[0].clone().slice_assign([0..1, 0..1, 5..6, 9..10], Tensor::full([1, 1, 1, 1], 10.0, &dev));
-        let (_, trace) = Bfp::new(&cfg, 1, &dev).forward_traced(p, &KernelPlan::default());
+        let (_, trace) = cfg.init(1, &dev).forward_traced(p, &KernelPlan::default());
         let mut want = vec![0.0; 16];
         want[4 + 2] = 2.0;
         assert_close(&read(trace.integrated), &want, 1e-6);
 
         let cfg = NeckConfig { refine: Refine::NonLocal, ..cfg };
-        let out = Bfp::new(&cfg, 3, &dev).forward_traced(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 3, &dev), &KernelPlan::default()).0;
+        let out = cfg.init(3, &dev).forward_traced(pyramid([1.0, 2.0, 3.0, 4.0, 5.0], 3, &dev), &KernelPlan::default()).0;
         let dims: Vec<[usize; 4]> = out.iter().map(|t| t.dims()).collect();
         assert_eq!(dims, vec![[1, 3, 16, 16], [1, 3, 8, 8], [1, 3, 4, 4], [1, 3, 2, 2], [1, 3, 1, 1]]);
     }

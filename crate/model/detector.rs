@@ -5,14 +5,14 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, Transaction};
 
 use super::backbone::Backbone;
-use super::bbox_head::BboxHead;
+use super::bbox_head::{BboxHead, BboxHeadConfig};
 use super::bfp::{Bfp, BfpTrace};
-use super::fpn::Fpn;
+use super::fpn::{Fpn, FpnConfig};
 use super::roi_align::roi_align;
-use super::rpn::{ProposalParams, RpnHead, RpnOutput, proposals};
+use super::rpn::{ProposalParams, RpnHead, RpnHeadConfig, RpnOutput, proposals};
 use crate::boxes::BBox;
 use crate::boxes::anchors::AnchorGenerator;
-use crate::config::{BackboneConfig, Balance, DetectorConfig};
+use crate::config::{Balance, DetectorConfig};
 use crate::error::Result;
 use crate::kernels::KernelPlan;
 
@@ -53,29 +53,24 @@ pub struct RpnHost {
     pub anchors_per_image: usize,
 }
 
-impl LibraRcnn {
-    pub fn new(config: &DetectorConfig, device: &Device) -> Result<Self> {
-        config.validate()?;
-        let c = config.fpn_channels;
-        let backbone = Backbone::new(&config.backbone, device);
-        let backbone = match (backbone, &config.backbone) {
-            (Backbone::MobileNetV2(m), BackboneConfig::MobileNetV2 { frozen_stages, .. }) => {
-                Backbone::MobileNetV2(m.freeze_stages(*frozen_stages))
-            }
-            (b, _) => b,
-        };
-        let pool = config.roi.pool_size;
-        Ok(Self {
-            backbone,
-            fpn: Fpn::new(Backbone::out_channels(&config.backbone), c, device),
-            bfp: config.neck.bfp.then(|| Bfp::new(&config.neck, c, device)),
-            rpn: RpnHead::new(c, config.rpn.anchor_ratios.len(), device),
-            bbox_head: BboxHead::new(c * pool * pool, config.roi.fc_dim, config.num_classes(), device),
-            config: config.clone(),
+impl DetectorConfig {
+    /// The detector this config describes, after checking the config.
+    pub fn init(&self, device: &Device) -> Result<LibraRcnn> {
+        self.validate()?;
+        let (c, pool) = (self.fpn_channels, self.roi.pool_size);
+        Ok(LibraRcnn {
+            backbone: self.backbone.init(device),
+            fpn: FpnConfig::new(self.backbone.out_channels(), c).init(device),
+            bfp: self.neck.bfp.then(|| self.neck.init(c, device)),
+            rpn: RpnHeadConfig::new(c, self.rpn.anchor_ratios.len()).init(device),
+            bbox_head: BboxHeadConfig::new(c * pool * pool, self.roi.fc_dim, self.num_classes()).init(device),
+            config: self.clone(),
             kernels: KernelPlan::default(),
         })
     }
+}
 
+impl LibraRcnn {
     /// This model with the kernel plan of its device (made where the device is set up); a new
     /// or loaded model has the default plan.
     pub fn with_kernels(self, kernels: KernelPlan) -> Self {
@@ -105,7 +100,7 @@ impl LibraRcnn {
         self.bfp = match (b.bfp, self.bfp) {
             (false, _) => None,
             (true, Some(bfp)) => Some(bfp),
-            (true, None) => Some(Bfp::new(&self.config.neck, self.config.fpn_channels, device)),
+            (true, None) => Some(self.config.neck.init(self.config.fpn_channels, device)),
         };
         self
     }

@@ -1,12 +1,13 @@
 //! Feature Pyramid Network: C2..C5 -> P2..P6 (strides 4..64), `channels` each.
 
+use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::layers::conv;
+use super::layers::{ConvConfig, ConvInit};
 use super::resize::nearest;
 
 #[derive(Module, Debug)]
@@ -15,14 +16,25 @@ pub struct Fpn {
     pub output: Vec<Conv2d>,
 }
 
-impl Fpn {
-    pub fn new(in_channels: [usize; 4], channels: usize, device: &Device) -> Self {
-        Self {
-            lateral: in_channels.iter().map(|&c| conv(c, channels, 1, 1, true, device)).collect(),
-            output: in_channels.iter().map(|_| conv(channels, channels, 3, 1, true, device)).collect(),
+/// An [`Fpn`] from C2..C5 of `in_channels` to P2..P6 of `channels`; Xavier-initialised convs.
+#[derive(Config, Debug)]
+pub struct FpnConfig {
+    pub in_channels: [usize; 4],
+    pub channels: usize,
+}
+
+impl FpnConfig {
+    pub fn init(&self, device: &Device) -> Fpn {
+        let c = self.channels;
+        let conv = |cin, k| ConvConfig::new([cin, c], k).with_initializer(ConvInit::Xavier).init(device);
+        Fpn {
+            lateral: self.in_channels.iter().map(|&cin| conv(cin, 1)).collect(),
+            output: self.in_channels.iter().map(|_| conv(c, 3)).collect(),
         }
     }
+}
 
+impl Fpn {
     /// `c`: C2..C5 ([b, c_i, h_i, w_i]) -> P2..P6 ([b, channels, h_i, w_i]); P6 = P5 max-pooled
     /// with kernel 1, stride 2 (mmdetection's extra level).
     pub fn forward(&self, c: Vec<Tensor<4>>) -> Vec<Tensor<4>> {

@@ -1,12 +1,14 @@
 //! Shared bricks: conv + frozen batch norm + activation.
 
+use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Initializer, PaddingConfig2d};
 use burn::tensor::activation::{relu, relu6};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Distribution, Tensor};
+use serde::{Deserialize, Serialize};
 
 /// Batch norm with fixed statistics and affine (`y = (x - mean) / sqrt(var + eps) * weight + bias`);
 /// never trained, as in detection fine-tuning. Field names match PyTorch's for weight loading.
@@ -18,18 +20,27 @@ pub struct FrozenBatchNorm {
     pub running_var: Param<Tensor<1>>,
 }
 
-impl FrozenBatchNorm {
+/// A [`FrozenBatchNorm`] (batch norm with fixed statistics) over `channels`.
+#[derive(Config, Debug)]
+pub struct FrozenBatchNormConfig {
+    pub channels: usize,
+}
+
+impl FrozenBatchNormConfig {
     /// Identity statistics (mean 0, var 1, weight 1, bias 0).
-    pub fn new(channels: usize, device: &Device) -> Self {
+    pub fn init(&self, device: &Device) -> FrozenBatchNorm {
         let p = |t: Tensor<1>| Param::from_tensor(t).set_require_grad(false);
-        Self {
-            weight: p(Tensor::ones([channels], device)),
-            bias: p(Tensor::zeros([channels], device)),
-            running_mean: p(Tensor::zeros([channels], device)),
-            running_var: p(Tensor::ones([channels], device)),
+        let c = self.channels;
+        FrozenBatchNorm {
+            weight: p(Tensor::ones([c], device)),
+            bias: p(Tensor::zeros([c], device)),
+            running_mean: p(Tensor::zeros([c], device)),
+            running_var: p(Tensor::ones([c], device)),
         }
     }
+}
 
+impl FrozenBatchNorm {
     /// `conv` (no bias, symmetric "same" padding) then this batch norm, folded into one conv:
     /// the scale goes into the weights [cout, cin / groups, k, k] and the shift becomes the
     /// bias, so the output is written once instead of three times. `x`: [batch, cin, h, w].
@@ -43,7 +54,8 @@ impl FrozenBatchNorm {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+/// The activation closing a [`ConvBnAct`].
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub enum Act {
     None,
     Relu,
@@ -59,18 +71,33 @@ pub struct ConvBnAct {
     act: Act,
 }
 
-impl ConvBnAct {
-    pub fn new(cin: usize, cout: usize, kernel: usize, stride: usize, groups: usize, act: Act, device: &Device) -> Self {
-        let pad = kernel / 2;
-        let conv = Conv2dConfig::new([cin, cout], [kernel, kernel])
-            .with_stride([stride, stride])
-            .with_groups(groups)
+/// A [`ConvBnAct`] (conv, frozen BN, activation): `channels` [in, out], square `kernel_size`, "same" padding.
+#[derive(Config, Debug)]
+pub struct ConvBnActConfig {
+    pub channels: [usize; 2],
+    pub kernel_size: usize,
+    pub act: Act,
+    #[config(default = 1)]
+    pub stride: usize,
+    /// Depthwise when equal to the input channels.
+    #[config(default = 1)]
+    pub groups: usize,
+}
+
+impl ConvBnActConfig {
+    pub fn init(&self, device: &Device) -> ConvBnAct {
+        let (k, s, pad) = (self.kernel_size, self.stride, self.kernel_size / 2);
+        let conv = Conv2dConfig::new(self.channels, [k, k])
+            .with_stride([s, s])
+            .with_groups(self.groups)
             .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
             .with_bias(false)
             .init(device);
-        Self { conv, bn: FrozenBatchNorm::new(cout, device), act }
+        ConvBnAct { conv, bn: FrozenBatchNormConfig::new(self.channels[1]).init(device), act: self.act }
     }
+}
 
+impl ConvBnAct {
     /// `x`: [batch, cin, h, w] -> [batch, cout, h / stride, w / stride].
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let y = self.bn.after_conv(&self.conv, x);
@@ -82,20 +109,49 @@ impl ConvBnAct {
     }
 }
 
-/// A 3x3 (or 1x1) conv with bias and "same" padding; Xavier-uniform weights when `xavier`.
-pub fn conv(cin: usize, cout: usize, kernel: usize, stride: usize, xavier: bool, device: &Device) -> Conv2d {
-    let pad = kernel / 2;
-    let mut cfg = Conv2dConfig::new([cin, cout], [kernel, kernel])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad));
-    if xavier {
-        cfg = cfg.with_initializer(burn::nn::Initializer::XavierUniform { gain: 1.0 });
+/// How a [`ConvConfig`] conv starts.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub enum ConvInit {
+    /// burn's default: Kaiming-uniform weights and bias.
+    Kaiming,
+    /// Xavier-uniform weights, zero bias.
+    Xavier,
+    /// Weights from N(0, std), drawn when built (burn's initializers draw lazily), zero bias
+    /// (mmdetection's RPN init).
+    Normal { std: f64 },
+}
+
+/// A conv with bias and "same" padding (burn's [`Conv2d`]): `channels` [in, out], square
+/// `kernel_size` (3 or 1).
+#[derive(Config, Debug)]
+pub struct ConvConfig {
+    pub channels: [usize; 2],
+    pub kernel_size: usize,
+    #[config(default = 1)]
+    pub stride: usize,
+    #[config(default = "ConvInit::Kaiming")]
+    pub initializer: ConvInit,
+}
+
+impl ConvConfig {
+    pub fn init(&self, device: &Device) -> Conv2d {
+        let (k, s, pad) = (self.kernel_size, self.stride, self.kernel_size / 2);
+        let cfg = Conv2dConfig::new(self.channels, [k, k]).with_stride([s, s]).with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad));
+        let zero_bias = |mut c: Conv2d| {
+            c.bias = c.bias.map(|b| Param::from_tensor(Tensor::zeros(b.dims(), device)));
+            c
+        };
+        match self.initializer {
+            ConvInit::Kaiming => cfg.init(device),
+            ConvInit::Xavier => zero_bias(cfg.with_initializer(Initializer::XavierUniform { gain: 1.0 }).init(device)),
+            ConvInit::Normal { std } => {
+                let mut c = cfg.init(device);
+                let dims = c.weight.dims();
+                c.weight = Param::from_tensor(Tensor::random(dims, Distribution::Normal(0.0, std), device));
+                zero_bias(c)
+            }
+        }
     }
-    let mut c = cfg.init(device);
-    if xavier {
-        c.bias = c.bias.map(|b| Param::from_tensor(Tensor::zeros(b.dims(), device)));
-    }
-    c
 }
 
 #[cfg(test)]
@@ -110,7 +166,7 @@ mod tests {
     fn folded_batch_norm_equals_conv_then_batch_norm() {
         let dev = device();
         for (cin, cout, k, stride, groups) in [(4, 4, 3, 2, 4), (3, 5, 1, 1, 1)] {
-            let mut layer = ConvBnAct::new(cin, cout, k, stride, groups, Act::None, &dev);
+            let mut layer = ConvBnActConfig::new([cin, cout], k, Act::None).with_stride(stride).with_groups(groups).init(&dev);
             let stats = |f: fn(usize) -> f32| Param::from_tensor(Tensor::from_data(TensorData::new((0..cout).map(f).collect::<Vec<_>>(), [cout]), &dev));
             layer.bn.weight = stats(|c| 0.5 + c as f32);
             layer.bn.bias = stats(|c| 0.1 * c as f32 - 0.2);

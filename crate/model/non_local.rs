@@ -3,6 +3,7 @@
 //! `A = softmax_j(theta(x_i) . phi(x_j))` with no 1/sqrt(C) scale, `y = A g(x)`,
 //! `out = x + W_out(y)`; theta, phi, g, W_out are 1x1 convs with bias (reduction 1).
 
+use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -12,7 +13,7 @@ use crate::attention::{attention_matrix, reference_attention};
 use crate::config::NonLocalInit;
 use crate::kernels::{self, KernelPlan, log_fallback, non_local_plan};
 
-use super::layers::conv;
+use super::layers::{ConvConfig, ConvInit};
 
 #[derive(Module, Debug)]
 pub struct NonLocal {
@@ -22,13 +23,22 @@ pub struct NonLocal {
     pub out: Conv2d,
 }
 
-impl NonLocal {
-    /// `channels` -> `channels` (reduction 1), initialised as `init` says; biases start at zero.
-    pub fn new(channels: usize, init: NonLocalInit, device: &Device) -> Self {
-        match init {
+/// A [`NonLocal`] (embedded-Gaussian) block, `channels` -> `channels` (reduction 1).
+#[derive(Config, Debug)]
+pub struct NonLocalConfig {
+    pub channels: usize,
+    #[config(default = "NonLocalInit::Identity")]
+    pub initializer: NonLocalInit,
+}
+
+impl NonLocalConfig {
+    /// Convs initialised as `initializer` says; biases start at zero.
+    pub fn init(&self, device: &Device) -> NonLocal {
+        let channels = self.channels;
+        match self.initializer {
             NonLocalInit::Xavier2019 => {
-                let c = || conv(channels, channels, 1, 1, true, device);
-                Self { theta: c(), phi: c(), g: c(), out: c() }
+                let c = || ConvConfig::new([channels, channels], 1).with_initializer(ConvInit::Xavier).init(device);
+                NonLocal { theta: c(), phi: c(), g: c(), out: c() }
             }
             NonLocalInit::Identity => {
                 let c = |initializer: Initializer| {
@@ -37,11 +47,13 @@ impl NonLocal {
                     conv
                 };
                 let normal = || c(Initializer::Normal { mean: 0.0, std: 0.01 });
-                Self { theta: normal(), phi: normal(), g: normal(), out: c(Initializer::Zeros) }
+                NonLocal { theta: normal(), phi: normal(), g: normal(), out: c(Initializer::Zeros) }
             }
         }
     }
+}
 
+impl NonLocal {
     /// theta, phi and g of `x`: [b, c, h, w] -> three [b, hw, c].
     fn embed(&self, x: Tensor<4>) -> [Tensor<3>; 3] {
         let [b, c, h, w] = x.dims();
@@ -107,7 +119,7 @@ mod tests {
         let dev = device();
         let (c, h, w) = (3, 2, 3);
         let n = h * w;
-        let block = NonLocal::new(c, NonLocalInit::Xavier2019, &dev);
+        let block = NonLocalConfig::new(c).with_initializer(NonLocalInit::Xavier2019).init(&dev);
         let xv: Vec<f32> = (0..c * n).map(|i| ((i as f32) * 0.7).sin()).collect();
         let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), [1, c, h, w]), &dev);
         let got = read(block.forward(x, &KernelPlan::default()));
@@ -137,7 +149,7 @@ mod tests {
     #[test]
     fn attention_rows_sum_to_one() {
         let dev = device();
-        let block = NonLocal::new(4, NonLocalInit::Xavier2019, &dev);
+        let block = NonLocalConfig::new(4).with_initializer(NonLocalInit::Xavier2019).init(&dev);
         let x = Tensor::<4>::random([2, 4, 3, 5], burn::tensor::Distribution::Normal(0.0, 1.0), &dev);
         let a = block.attention(x);
         assert_eq!(a.dims(), [2, 15, 15]);
@@ -150,7 +162,7 @@ mod tests {
         // c * 1e-4 * |x|^2, so each of the n = 48 row entries stays within 5 % of 1/n.
         let dev = device();
         let (c, h, w) = (16, 6, 8);
-        let block = NonLocal::new(c, NonLocalInit::Identity, &dev);
+        let block = NonLocalConfig::new(c).with_initializer(NonLocalInit::Identity).init(&dev);
         let x = Tensor::<4>::random([2, c, h, w], burn::tensor::Distribution::Normal(0.0, 1.0), &dev);
         assert_eq!(read(block.forward(x.clone(), &KernelPlan::default())), read(x.clone()));
         let n = h * w;

@@ -1,11 +1,12 @@
 //! Region Proposal Network: the head (device) and proposal generation (host).
 
-use burn::module::{Module, Param};
+use burn::config::Config;
+use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-use super::layers::conv;
+use super::layers::{ConvConfig, ConvInit};
 use crate::boxes::BBox;
 use crate::boxes::coder::DeltaCoder;
 use crate::boxes::nms::{batched_nms, top_k_indices};
@@ -26,23 +27,23 @@ pub struct RpnOutput {
     pub reg: Tensor<3>,
 }
 
-fn normal_init(mut c: Conv2d, std: f64, device: &Device) -> Conv2d {
-    let dims = c.weight.dims();
-    c.weight = Param::from_tensor(Tensor::random(dims, burn::tensor::Distribution::Normal(0.0, std), device));
-    c.bias = c.bias.map(|b| Param::from_tensor(Tensor::zeros(b.dims(), device)));
-    c
+/// An [`RpnHead`] over levels of `channels`, `num_anchors` anchors per position.
+#[derive(Config, Debug)]
+pub struct RpnHeadConfig {
+    pub channels: usize,
+    pub num_anchors: usize,
+}
+
+impl RpnHeadConfig {
+    /// Weights drawn from N(0, 0.01), biases zero (mmdetection's RPN init).
+    pub fn init(&self, device: &Device) -> RpnHead {
+        let (c, a) = (self.channels, self.num_anchors);
+        let conv = |cout, k| ConvConfig::new([c, cout], k).with_initializer(ConvInit::Normal { std: 0.01 }).init(device);
+        RpnHead { conv: conv(c, 3), cls: conv(a, 1), reg: conv(a * 4, 1) }
+    }
 }
 
 impl RpnHead {
-    /// Weights drawn from N(0, 0.01), biases zero (mmdetection's RPN init).
-    pub fn new(channels: usize, num_anchors: usize, device: &Device) -> Self {
-        Self {
-            conv: normal_init(conv(channels, channels, 3, 1, false, device), 0.01, device),
-            cls: normal_init(conv(channels, num_anchors, 1, 1, false, device), 0.01, device),
-            reg: normal_init(conv(channels, num_anchors * 4, 1, 1, false, device), 0.01, device),
-        }
-    }
-
     /// `feats`: P2..P6, [b, c, h_l, w_l] each.
     pub fn forward(&self, feats: &[Tensor<4>]) -> RpnOutput {
         let mut cls = Vec::new();
@@ -104,6 +105,7 @@ pub fn proposals(
 
 #[cfg(test)]
 mod tests {
+    use burn::module::Param;
     use burn::tensor::Tensor;
 
     use super::*;
@@ -114,7 +116,7 @@ mod tests {
         // Zero weights and bias a on anchor channel a: every logit equals its anchor index a,
         // so position n = level_offset + (y * w + x) * A + a must read a; deltas read 4a + k.
         let dev = device();
-        let mut head = RpnHead::new(2, 3, &dev);
+        let mut head = RpnHeadConfig::new(2, 3).init(&dev);
         head.cls.weight = Param::from_tensor(Tensor::zeros(head.cls.weight.dims(), &dev));
         head.cls.bias = Some(Param::from_tensor(Tensor::from_floats([0.0, 1.0, 2.0], &dev)));
         head.reg.weight = Param::from_tensor(Tensor::zeros(head.reg.weight.dims(), &dev));

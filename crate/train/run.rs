@@ -115,7 +115,6 @@ mod tests {
     use crate::config::DetectorConfig;
     use crate::data::synthetic::{SCENE_CLASSES, generate_scene};
     use crate::infer::evaluate_samples;
-    use crate::model::LibraRcnn;
     use crate::testing::device;
     use crate::train::TrainConfig;
 
@@ -148,7 +147,7 @@ mod tests {
             .collect();
         let dev = device().autodiff();
         dev.seed(0);
-        let model = LibraRcnn::new(&cfg, &dev).expect("model");
+        let model = cfg.init(&dev).expect("model");
         let train = |pause: usize| {
             let mut run = Run::new(Trainer::new(model.clone(), TrainConfig::adam(STEPS, 2)), &samples[..]);
             let mut seen = Vec::new();

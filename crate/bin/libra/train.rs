@@ -73,7 +73,7 @@ fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
 /// Builds the model, with the ImageNet backbone when asked and the backbone is MobileNetV2 1.0.
 fn build_model(cfg: &DetectorConfig, pretrained: bool, device: &Device) -> Result<LibraRcnn> {
     device.seed(0);
-    let mut model = LibraRcnn::new(cfg, device)?;
+    let mut model = cfg.init(device)?;
     if let (true, BackboneConfig::MobileNetV2 { width, frozen_stages }) = (pretrained, &cfg.backbone) {
         if *width != 1.0 {
             bail!("ImageNet weights exist for MobileNetV2 width 1.0 only (config has {width})");
