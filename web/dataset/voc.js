@@ -1,5 +1,5 @@
 // Pascal VOC XML annotations (one file per photo), both ways. VOC pixel coordinates are 1-based
-// and inclusive, so x1 = xmin - 1 and x2 = xmax (the same as the libra CLI's crate/data/voc.rs).
+// and inclusive, so x1 = xmin - 1 and x2 = xmax (the same as the libra CLI's crate/data/voc/).
 // Pure: reading takes `parseXml(text)`, which returns the document element as a tree
 // {tag, text, children} or throws (xmlTree in importer.js wraps the browser's DOMParser).
 

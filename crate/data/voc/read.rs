@@ -1,53 +1,10 @@
-//! Pascal VOC XML annotations (one file per image): reader and writer.
-//!
-//! VOC pixel coordinates are 1-based and inclusive: `<xmin>1</xmin><xmax>10</xmax>` covers the
-//! first ten pixel columns. In our continuous convention that is x1 = xmin - 1, x2 = xmax
-//! (so x1 = 0, x2 = 10, width 10); the same for y. The writer does the inverse. Arithmetic is
-//! done in f64 so a write/read round trip reproduces f32 boxes exactly.
+//! Reading VOC XML: object names to labels ([`VocClasses`]), one file or many into a [`Dataset`].
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use super::files::read_text;
-use super::{Annotated, DataError, Dataset, RawBox, SkipReason, Warning, validate_boxes};
-
-#[derive(Deserialize, Serialize)]
-#[serde(rename = "annotation")]
-struct VocAnnotation {
-    filename: String,
-    size: VocSize,
-    #[serde(default, rename = "object")]
-    objects: Vec<VocObject>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct VocSize {
-    width: u32,
-    height: u32,
-    #[serde(default = "three")]
-    depth: u32,
-}
-
-fn three() -> u32 {
-    3
-}
-
-#[derive(Deserialize, Serialize)]
-struct VocObject {
-    name: String,
-    #[serde(default)]
-    difficult: u8,
-    bndbox: VocBndBox,
-}
-
-#[derive(Deserialize, Serialize)]
-struct VocBndBox {
-    xmin: f64,
-    ymin: f64,
-    xmax: f64,
-    ymax: f64,
-}
+use super::schema::VocAnnotation;
+use crate::data::files::read_text;
+use crate::data::{Annotated, DataError, Dataset, RawBox, SkipReason, Warning, validate_boxes};
 
 /// How object names become labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,48 +135,6 @@ pub fn read_voc_file(
     )
 }
 
-/// Writes one VOC XML annotation (xmin = x1 + 1, xmax = x2; `difficult` 0, depth 3); VOC has
-/// no crowd regions or annotated areas, so those are not written.
-/// Errors on label/box count mismatch, labels outside `classes`, non-finite boxes.
-pub fn to_voc_xml(item: &Annotated, classes: &[String]) -> Result<String, DataError> {
-    item.check(classes.len())?;
-    let ann = VocAnnotation {
-        filename: item.image.clone(),
-        size: VocSize {
-            width: item.width,
-            height: item.height,
-            depth: 3,
-        },
-        objects: item
-            .boxes
-            .iter()
-            .zip(&item.labels)
-            .map(|(b, &label)| {
-                let [x1, y1, x2, y2] = b.map(f64::from);
-                VocObject {
-                    name: classes[label].clone(),
-                    difficult: 0,
-                    bndbox: VocBndBox {
-                        xmin: x1 + 1.0,
-                        ymin: y1 + 1.0,
-                        xmax: x2,
-                        ymax: y2,
-                    },
-                }
-            })
-            .collect(),
-    };
-    let mut out = String::new();
-    let mut ser = quick_xml::se::Serializer::new(&mut out);
-    ser.indent(' ', 2);
-    ann.serialize(ser).map_err(|e| DataError::Xml {
-        file: item.image.clone(),
-        msg: e.to_string(),
-    })?;
-    out.push('\n');
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,26 +233,5 @@ mod tests {
         let nan = SAMPLE.replace("<xmin>263</xmin>", "<xmin>NaN</xmin>");
         let err = parse_voc(&nan, "nan.xml", &mut classes, true).unwrap_err();
         assert!(matches!(err, DataError::NonFiniteBox { .. }), "{err}");
-    }
-
-    #[test]
-    fn write_then_read_gives_same_boxes() {
-        let classes = names(&["cat", "dog"]);
-        let item = Annotated {
-            image: "x & y.jpg".into(),
-            width: 64,
-            height: 48,
-            // Fractional x1 = 0.1: 0.1 + 1 - 1 is not 0.1 in f32, but is after the f64 trip.
-            boxes: vec![[0.1, 2.0, 10.0, 20.5], [30.0, 40.0, 64.0, 48.0]],
-            labels: vec![1, 0],
-            areas: vec![],
-            crowd: vec![],
-        };
-        let xml = to_voc_xml(&item, &classes).unwrap();
-        // Integer corners print as VOC-style integers: x1 = 30 -> xmin 31.
-        assert!(xml.contains("<xmin>31</xmin>"), "{xml}");
-        let (back, w) = parse_voc(&xml, "x.xml", &mut VocClasses::fixed(classes), true).unwrap();
-        assert_eq!(back, item);
-        assert!(w.is_empty());
     }
 }

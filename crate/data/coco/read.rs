@@ -1,55 +1,11 @@
-//! COCO detection JSON (`instances_*.json`): reader and writer.
-//!
-//! Read: `categories` sorted by `id` give the class indices 0..K (so ids 1, 3, 7 become labels
-//! 0, 1, 2); `images` keep file order; each annotation's `bbox` [x, y, w, h] becomes
-//! (x, y, x + w, y + h), computed in f64 and then rounded to f32. An annotation's `area` (w * h
-//! where absent) goes to [`Annotated::areas`]. `iscrowd = 1` annotations become
-//! [`Annotated::crowd`] regions as given (not clipped), which training never sees. Fields we do
-//! not use (`segmentation`, `info`, ...) are ignored.
+//! Reading COCO JSON into a [`Dataset`]: class indices, boxes, areas and crowd regions.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use super::files::read_text;
-use super::{Annotated, Crowd, DataError, Dataset, RawBox, Warning, validate_boxes};
-
-#[derive(Deserialize, Serialize)]
-struct CocoFile {
-    images: Vec<CocoImage>,
-    #[serde(default)]
-    annotations: Vec<CocoAnnotation>,
-    categories: Vec<CocoCategory>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct CocoImage {
-    id: u64,
-    file_name: String,
-    width: u32,
-    height: u32,
-}
-
-#[derive(Deserialize, Serialize)]
-struct CocoAnnotation {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id: Option<u64>,
-    image_id: u64,
-    category_id: u64,
-    bbox: [f64; 4],
-    #[serde(default)]
-    iscrowd: u8,
-    /// The object's area in pixels (of its segmentation in COCO's own files).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    area: Option<f64>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct CocoCategory {
-    id: u64,
-    name: String,
-}
+use super::schema::{CocoCategory, CocoFile};
+use crate::data::files::read_text;
+use crate::data::{Annotated, Crowd, DataError, Dataset, RawBox, Warning, validate_boxes};
 
 /// Parses COCO detection JSON; `file` only labels errors and warnings.
 /// Errors: broken JSON (with line/column), duplicate image or category ids, an annotation with
@@ -152,53 +108,6 @@ pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), Dat
 /// Reads a COCO JSON file (thin wrapper over [`parse_coco`]).
 pub fn read_coco_file(path: &Path) -> Result<(Dataset, Vec<Warning>), DataError> {
     parse_coco(&read_text(path)?, &path.display().to_string())
-}
-
-/// Writes COCO detection JSON: category id = label + 1, image id = index + 1, annotation ids
-/// 1.. in order (each image's boxes, then its crowd regions with `iscrowd = 1`), bbox =
-/// [x1, y1, x2 - x1, y2 - y1] computed in f64 (exact for f32 inputs of similar magnitude), area
-/// from [`Annotated::areas`] or w * h, so [`parse_coco`] gives back the same f32 boxes.
-/// Errors on label/box count mismatch, labels outside `classes`, non-finite boxes.
-pub fn to_coco_json(data: &Dataset) -> Result<String, DataError> {
-    let mut coco = CocoFile {
-        images: Vec::with_capacity(data.items.len()),
-        annotations: Vec::new(),
-        categories: (0..)
-            .zip(&data.classes)
-            .map(|(i, name)| CocoCategory {
-                id: i + 1,
-                name: name.clone(),
-            })
-            .collect(),
-    };
-    for (image_id, item) in (1..).zip(&data.items) {
-        item.check(data.classes.len())?;
-        coco.images.push(CocoImage {
-            id: image_id,
-            file_name: item.image.clone(),
-            width: item.width,
-            height: item.height,
-        });
-        let boxes = item.boxes.iter().zip(&item.labels).enumerate().map(|(i, (b, &l))| (b, l, item.areas.get(i).copied(), 0));
-        let crowd = item.crowd.iter().map(|c| (&c.bbox, c.label, None, 1));
-        for (b, label, area, iscrowd) in boxes.chain(crowd) {
-            let [x1, y1, x2, y2] = b.map(f64::from);
-            coco.annotations.push(CocoAnnotation {
-                id: Some(coco.annotations.len() as u64 + 1),
-                image_id,
-                category_id: label as u64 + 1,
-                bbox: [x1, y1, x2 - x1, y2 - y1],
-                iscrowd,
-                area: Some(area.unwrap_or((x2 - x1) * (y2 - y1))),
-            });
-        }
-    }
-    serde_json::to_string(&coco).map_err(|e| DataError::Json {
-        file: "<COCO output>".to_string(),
-        line: e.line(),
-        column: e.column(),
-        msg: e.to_string(),
-    })
 }
 
 #[cfg(test)]
@@ -306,62 +215,5 @@ mod tests {
             other => panic!("unexpected {other}"),
         }
         assert!(err.to_string().contains("line 3, column 14"), "{err}");
-    }
-
-    #[test]
-    fn write_then_read_gives_same_dataset() {
-        // Fractional coordinates whose width is not exact in f32 arithmetic (0.3 - 0.1).
-        let ds = Dataset {
-            classes: vec!["cat".into(), "dog".into()],
-            items: vec![
-                Annotated {
-                    image: "x.png".into(),
-                    width: 640,
-                    height: 480,
-                    boxes: vec![[0.1, 0.2, 0.3, 479.9], [12.345, 67.89, 639.99, 100.01]],
-                    labels: vec![1, 0],
-                    areas: vec![0.5, 1e4],
-                    crowd: vec![Crowd { bbox: [100.0, 100.0, 300.0, 200.5], label: 0 }],
-                },
-                Annotated {
-                    image: "empty.png".into(),
-                    width: 10,
-                    height: 20,
-                    boxes: vec![],
-                    labels: vec![],
-                    areas: vec![],
-                    crowd: vec![],
-                },
-            ],
-        };
-        let json = to_coco_json(&ds).unwrap();
-        let (back, warnings) = parse_coco(&json, "out.json").unwrap();
-        assert_eq!(back, ds);
-        assert_eq!(
-            warnings,
-            vec![Warning::NoBoxes {
-                image: "empty.png".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn writer_rejects_label_outside_classes() {
-        let ds = Dataset {
-            classes: vec!["cat".into()],
-            items: vec![Annotated {
-                image: "x.png".into(),
-                width: 10,
-                height: 10,
-                boxes: vec![[0.0, 0.0, 1.0, 1.0]],
-                labels: vec![1],
-                areas: vec![],
-                crowd: vec![],
-            }],
-        };
-        assert!(matches!(
-            to_coco_json(&ds),
-            Err(DataError::LabelOutOfRange { label: 1, .. })
-        ));
     }
 }
