@@ -2,8 +2,10 @@
 //! (`tests/common/deepforest.rs`) with each recipe variant, held-out AP50 and wall time at each
 //! budget. `cargo bench --profile dev --bench finetune`; `LIBRA_FT_STEPS=150,300,600` (budgets:
 //! one run to the largest, measured at each; the schedule is the largest's),
-//! `LIBRA_FT_VARIANTS=hflip,augment,neck,heads` (which rows), `LIBRA_FT_SEEDS=0` (seeds; the
-//! table gives each seed's AP50 and their mean). Times are training seconds so far.
+//! `LIBRA_FT_VARIANTS=hflip,augment,neck,heads,input512` (which rows; `+` combines parts, e.g.
+//! `augment+input512`), `LIBRA_FT_SEEDS=0` (seeds; the table gives each seed's AP50 and their
+//! mean). Times are training seconds so far; each budget's figure is also printed as it comes.
+//! `LIBRA_FT_EXPORT=DIR` writes the tiles and their split as COCO instead (for the peer).
 
 #[path = "../tests/common/deepforest.rs"]
 mod deepforest;
@@ -13,6 +15,8 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use libra_rcnn::checkpoint;
+use libra_rcnn::data::coco::to_coco_json;
+use libra_rcnn::data::{Annotated, Dataset};
 use libra_rcnn::finetune::{FineTune, FineTuneOptions};
 use libra_rcnn::train::Trainable;
 
@@ -20,19 +24,40 @@ fn list(var: &str, default: &str) -> Vec<String> {
     std::env::var(var).unwrap_or_else(|_| default.into()).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
-/// The options of a variant: the page's defaults but for what its name changes.
+/// The options of a variant: the page's defaults but for what its name changes; parts joined
+/// with `+` combine (`augment+input512`).
 fn variant(name: &str, steps: usize, seed: u64) -> FineTuneOptions {
     let base = FineTuneOptions { classes: vec!["tree".into()], steps, batch_size: 2, seed, ..Default::default() };
-    match name {
-        "hflip" => base,
-        "augment" => FineTuneOptions { augment: true, ..base },
-        "neck" => FineTuneOptions { trainable: Trainable::NeckAndHeads, ..base },
-        "heads" => FineTuneOptions { trainable: Trainable::Heads, ..base },
-        other => panic!("unknown variant {other}: expected hflip, augment, neck or heads"),
+    name.split('+').fold(base, |o, part| match part {
+        "hflip" => o,
+        "augment" => FineTuneOptions { augment: true, ..o },
+        "neck" => FineTuneOptions { trainable: Trainable::NeckAndHeads, ..o },
+        "heads" => FineTuneOptions { trainable: Trainable::Heads, ..o },
+        _ if part.starts_with("input") => FineTuneOptions { input_size: Some(part[5..].parse().expect("inputN: a side in pixels")), ..o },
+        other => panic!("unknown variant part {other}: expected hflip, augment, neck, heads or inputN (N: network input side)"),
+    })
+}
+
+/// Writes the tiles as PNGs with `train.json` and `held-out.json` (COCO) into `dir`: the same
+/// data for the PyTorch peer (`benches/peer/run.sh finetune`) and for `libra train`.
+fn export(tiles: &[deepforest::Tile], dir: &Path) {
+    std::fs::create_dir_all(dir).expect("export folder");
+    let mut parts = [Dataset { classes: vec!["tree".into()], items: Vec::new() }, Dataset { classes: vec!["tree".into()], items: Vec::new() }];
+    for (i, t) in tiles.iter().enumerate() {
+        let name = format!("tile_{i:03}.png");
+        t.image.save(dir.join(&name)).expect("writing a tile");
+        parts[t.held_out as usize].items.push(Annotated { image: name, ..t.ann.clone() });
     }
+    for (part, file) in parts.iter().zip(["train.json", "held-out.json"]) {
+        std::fs::write(dir.join(file), to_coco_json(part).expect("COCO")).expect("writing COCO");
+    }
+    println!("wrote {} training and {} held-out tiles to {}", parts[0].items.len(), parts[1].items.len(), dir.display());
 }
 
 fn main() {
+    if let Some(dir) = std::env::var_os("LIBRA_FT_EXPORT") {
+        return export(&deepforest::tiles_of_trees(), Path::new(&dir));
+    }
     let budgets: Vec<usize> = list("LIBRA_FT_STEPS", "150,300,600").iter().map(|s| s.parse().expect("LIBRA_FT_STEPS: step counts")).collect();
     let seeds: Vec<u64> = list("LIBRA_FT_SEEDS", "0").iter().map(|s| s.parse().expect("LIBRA_FT_SEEDS: seeds")).collect();
     let steps = *budgets.iter().max().expect("a budget");
@@ -60,6 +85,7 @@ fn main() {
                     let ap50 = pollster::block_on(ft.evaluate()).expect("eval").and_then(|r| r.ap50).unwrap_or(0.0);
                     evaluating = start.elapsed().as_secs_f64() - seconds;
                     sums[i] += ap50;
+                    eprintln!("{name}, seed {seed}: AP50 {ap50:.3} after {} steps ({seconds:.0} s)", r.step + 1);
                     cells.push(format!("{ap50:.3} ({seconds:.0})"));
                 }
             }

@@ -69,8 +69,12 @@ class Prepared(GeneralizedRCNNTransform):
         return image, target
 
 
-def build(size):
-    feats = mobilenet_v2(weights=None, norm_layer=FrozenBatchNorm2d).features
+def build(size, num_classes=NUM_CLASSES, imagenet=None):
+    """Our preset at `size` px for `num_classes`; `imagenet`: a MobileNetV2 state dict to start from."""
+    net = mobilenet_v2(weights=None, norm_layer=FrozenBatchNorm2d)
+    if imagenet is not None:
+        net.load_state_dict(imagenet)
+    feats = net.features
     feats[:2].requires_grad_(False)  # frozen_stages 2: features.0 and features.1
     backbone = BackboneWithFPN(
         feats, {"3": "0", "6": "1", "13": "2", "18": "3"}, [24, 32, 96, 1280], FPN_CHANNELS,
@@ -84,7 +88,7 @@ def build(size):
         rpn_fg_iou_thresh=0.7, rpn_bg_iou_thresh=0.3, rpn_batch_size_per_image=256, rpn_positive_fraction=0.5,
         box_roi_pool=MultiScaleRoIAlign(["0", "1", "2", "3"], POOL, SAMPLING_RATIO),
         box_head=TwoMLPHead(FPN_CHANNELS * POOL * POOL, FC_DIM),
-        box_predictor=FastRCNNPredictor(FC_DIM, NUM_CLASSES + 1),
+        box_predictor=FastRCNNPredictor(FC_DIM, num_classes + 1),
         box_score_thresh=0.05, box_nms_thresh=0.5, box_detections_per_img=100,
         box_fg_iou_thresh=0.5, box_bg_iou_thresh=0.5, box_batch_size_per_image=128, box_positive_fraction=0.25,
         bbox_reg_weights=(10.0, 10.0, 5.0, 5.0),

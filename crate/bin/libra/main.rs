@@ -59,7 +59,7 @@ enum Opt {
     Adamw,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct TrainArgs {
     /// Preset: paper, browser or tiny.
     #[arg(long, default_value = "browser")]
@@ -80,6 +80,7 @@ struct TrainArgs {
     /// from scratch; for SGD 0.02 * batch / 16).
     #[arg(long)]
     lr: Option<f64>,
+    /// Seed of the new layers' starting weights and of the batch order, flips and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Network input side (multiple of 64; default from the preset).
@@ -207,10 +208,14 @@ enum Command {
         #[arg(long)]
         y: f32,
     },
-    /// The paper's Table 2: baseline, +IoU-balanced, +BFP, +Balanced L1, same seed and budget.
+    /// The paper's Table 2: baseline, +IoU-balanced, +BFP, +Balanced L1, same seeds and budget.
     Ablation {
         #[command(flatten)]
         args: TrainArgs,
+        /// Seeds (replacing --seed): each row is trained once per seed, and the table gives the
+        /// mean and standard deviation over them.
+        #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+        seeds: Vec<u64>,
     },
     /// Write generated scenes as PNG files with a COCO annotations.json.
     Scenes {
@@ -270,7 +275,7 @@ fn main() -> Result<()> {
         Command::Sampling { model, image, boxes, seed } => sampling::run(&model, &image, &boxes, seed, &dev, &plan),
         Command::Pyramid { model, image, channel } => pyramid::run(&model, &image, channel, &dev, &plan),
         Command::Attention { model, image, x, y } => pyramid::attention(&model, &image, x, y, &dev, &plan),
-        Command::Ablation { args } => ablation::run(&args, &dev, &plan),
+        Command::Ablation { args, seeds } => ablation::run(&args, &seeds, &dev, &plan),
         Command::Export { model, out, half } => export::run(&model, &out, half, &dev),
         Command::Scenes { count, size, seed, out, y4m } => scenes::run(count, size, seed, &out, y4m),
     }

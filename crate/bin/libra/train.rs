@@ -70,9 +70,10 @@ fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
     t
 }
 
-/// Builds the model, with the ImageNet backbone when asked and the backbone is MobileNetV2 1.0.
-fn build_model(cfg: &DetectorConfig, pretrained: bool, device: &Device) -> Result<LibraRcnn> {
-    device.seed(0);
+/// Builds the model from `seed`, with the ImageNet backbone when asked and the backbone is
+/// MobileNetV2 1.0.
+fn build_model(cfg: &DetectorConfig, pretrained: bool, seed: u64, device: &Device) -> Result<LibraRcnn> {
+    device.seed(seed);
     let mut model = cfg.init(device)?;
     if let (true, BackboneConfig::MobileNetV2 { width, frozen_stages }) = (pretrained, &cfg.backbone) {
         if *width != 1.0 {
@@ -117,7 +118,7 @@ pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device,
             model.config.input_size = cfg.input_size;
             model
         }
-        None => build_model(cfg, a.pretrained, &ad)?,
+        None => build_model(cfg, a.pretrained, a.seed, &ad)?,
     };
     let mut run = Run::new(Trainer::new(model.with_kernels(plan.clone()), train_config(a, cfg)), &data.train);
     let bar = ProgressBar::new(a.steps as u64).with_style(
