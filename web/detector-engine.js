@@ -31,7 +31,7 @@ export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, 
   }
 }
 
-export class Engine {
+export class DetectorEngine {
   client = null; // the WorkerClient answering detections; null while (re)starting
   backend = null; // {kind, reason, adapter, limits} of `client`
   model = null; // {bytes, name, label, isDefault, cached?} of `client`

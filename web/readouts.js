@@ -2,6 +2,7 @@
 // card), the model's classes with their colours, fps and stage timings; and the bundled sample
 // pictures to pick from.
 import { classColour } from './class-colours.js';
+import { el } from './dom.js';
 
 const STAGES = [
   ['backbone_neck_ms', 'Backbone + neck'],
@@ -16,12 +17,6 @@ const LIMIT_NAMES = {
   maxComputeInvocationsPerWorkgroup: 'Invocations per workgroup',
   maxStorageBuffersPerShaderStage: 'Storage buffers per stage',
 };
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
 
 /** Pairs [term, value] as <dt>/<dd> children of `dl`. */
 function fillList(dl, pairs) {

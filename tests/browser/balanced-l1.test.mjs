@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launch, onPage, clearMessage, waitForMessage, ARTIFACTS, LOAD_MS, DETECT_MS, TEST_TIMEOUT } from './harness.mjs';
+import { startServer, launch, onNewPage, clearMessage, waitForMessage, ARTIFACTS, LOAD_MS, DETECT_MS, TEST_TIMEOUT } from './harness.mjs';
 import { balancedL1, expected } from '../unit/balanced-l1-reference.mjs';
 
 const POINTS = 301; // x = 0, 0.01, ..., 3
@@ -101,101 +101,96 @@ async function press(page, selector, key, n) {
 }
 
 test('Balanced L1 view: the Rust curves = the reference formulas, in the charts; sliders recompute; invalid values: a message', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await browser.newContext();
-  try {
-    await onPage(context, `${server.url}?backend=cpu`, 'balanced-l1', async (page) => {
-      await page.waitForSelector('#dataset[data-dataset-ready="1"]', { timeout: 60_000 });
-      // Count the requests to the detector.
-      await page.waitForFunction(() => typeof window.libraApp?.lossCurves === 'function', null, { timeout: 60_000 });
-      await page.evaluate(() => {
-        const app = window.libraApp;
-        const run = app.lossCurves;
-        window.l1Calls = 0;
-        app.lossCurves = (...args) => {
-          window.l1Calls++;
-          return run(...args);
-        };
-      });
-      // Nothing is computed until the card is seen: it needs no photo.
-      assert.equal(await cardState(page), 'idle');
-      assert.equal(await calls(page), 0);
-      await page.locator('#balanced-l1').scrollIntoViewIfNeeded();
-
-      // The defaults: alpha 0.5, gamma 1.5, beta 1.
-      let state = await settled(page, { alpha: 0.5, gamma: 1.5 });
-      assert.equal(state.state, 'done', `the view failed: ${state.error} / ${await page.textContent('#message')}`);
-      assert.equal(await cardState(page), 'done');
-      assert.deepEqual([state.alpha, state.gamma, state.beta], [0.5, 1.5, 1]);
-      assert.equal(await calls(page), 1, 'one request for the defaults');
-      assert.deepEqual(await page.evaluate(() => ['l1-alpha-value', 'l1-gamma-value', 'l1-beta-value'].map((id) => document.getElementById(id).textContent)), ['0.5', '1.5', '1']);
-      assertCurves(state.curves, 0.5, 1.5, 'alpha 0.5, gamma 1.5');
-      // The hand-computed points once more, as literals: b = e^3 - 1 = 19.0855.
-      const c = state.curves;
-      assert.ok(Math.abs(c.balanced_l1[100] - 1.0786) < TOL, `loss(1) = ${c.balanced_l1[100]}`);
-      assert.ok(Math.abs(c.balanced_l1[50] - 0.400568) < TOL, `loss(0.5) = ${c.balanced_l1[50]}`);
-      assert.ok(Math.abs(c.balanced_l1[200] - 2.5785935) < TOL, `loss(2) = ${c.balanced_l1[200]}`);
-      assert.ok(Math.abs(c.balanced_l1_grad[99] - 0.5 * Math.log(19.0855 * 0.99 + 1)) < TOL, `grad(0.99) = ${c.balanced_l1_grad[99]}`);
-      assert.deepEqual([c.smooth_l1[50], c.smooth_l1_grad[50], c.balanced_l1_grad[100]], [0.125, 0.5, 1.5]);
-      await assertCharts(page, state, 'defaults');
-      assert.match(await page.textContent('#l1-readout'), /x = 0\.5 gets a gradient of 1\.18 from Balanced L1 against 0\.50 from smooth L1/);
-      await page.locator('#balanced-l1').screenshot({ path: join(ARTIFACTS, 'balanced-l1-view.png') });
-
-      // The sliders, with the keyboard (the dataset's arrow shortcuts must not take the keys):
-      // alpha 0.5 -> 0.3 (4 steps of 0.05), gamma 1.5 -> 2 (5 steps of 0.1).
-      await press(page, '#l1-alpha', 'ArrowLeft', 4);
-      await press(page, '#l1-gamma', 'ArrowRight', 5);
-      assert.deepEqual([await page.inputValue('#l1-alpha'), await page.inputValue('#l1-gamma')], ['0.3', '2']);
-      state = await settled(page, { alpha: 0.3, gamma: 2 });
-      assert.equal(state.state, 'done', `the view failed: ${state.error}`);
-      assert.deepEqual([state.alpha, state.gamma, state.beta], [0.3, 2, 1]);
-      assert.deepEqual(await page.evaluate(() => ['l1-alpha-value', 'l1-gamma-value'].map((id) => document.getElementById(id).textContent)), ['0.3', '2']);
-      assertCurves(state.curves, 0.3, 2, 'alpha 0.3, gamma 2');
-      await assertCharts(page, state, 'alpha 0.3, gamma 2');
-      const n = await calls(page);
-      assert.ok(n >= 2 && n <= 10, `one request per slider step at most: ${n}`);
-      console.log(`balanced-l1: ${n - 1} requests for 9 slider steps`);
-
-      // Rapid changes collapse: of five set at once, the first runs, then only the last.
-      const made = await page.evaluate(async () => {
-        const before = window.l1Calls;
-        await Promise.all([0.9, 0.8, 0.7, 0.6, 0.45].map((alpha) => window.libraDataset.setBalancedL1({ alpha, gamma: 2.5 })));
-        return window.l1Calls - before;
-      });
-      state = await settled(page, { alpha: 0.45, gamma: 2.5 });
-      assert.equal(made, 2, 'five quick changes make two requests');
-      assert.equal(state.state, 'done');
-      assertCurves(state.curves, 0.45, 2.5, 'alpha 0.45, gamma 2.5');
-      await assertCharts(page, state, 'alpha 0.45, gamma 2.5');
-
-      // Invalid values, asked directly: the detector refuses them with an error.
-      for (const bad of [{ alpha: 0, gamma: 1.5 }, { alpha: 0.5, gamma: -1 }, { alpha: 0.5, gamma: 1.5, points: 1 }]) {
-        const refused = await page.evaluate((p) => window.libraApp.lossCurves({ beta: 1, xMax: 3, points: 301, ...p }).then(() => null, (e) => (e instanceof Error ? e.message : `not an Error: ${e}`)), bad);
-        assert.match(refused ?? 'resolved', /loss curves need alpha, gamma, beta, x_max > 0 and 2..=10000 points/, `lossCurves(${JSON.stringify(bad)})`);
-      }
-      // Through the card (alpha 0 is below the slider's range): a message, the last curves stay, the card still works.
-      await clearMessage(page);
-      await page.evaluate(() => window.libraDataset.setBalancedL1({ alpha: 0 }));
-      state = await settled(page);
-      assert.equal(state.state, 'error');
-      assert.equal(await cardState(page), 'error');
-      assert.equal(state.alpha, 0);
-      assert.match(state.error, /alpha, gamma, beta, x_max > 0/);
-      assert.match(await waitForMessage(page, /Balanced L1/), /could not be computed for α = 0, γ = 2\.5: .*x_max > 0/);
-      assert.match(await page.textContent('#l1-status'), /The charts still show α = 0\.45, γ = 2\.5/);
-      assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready', 'the detector is fine');
-      assert.deepEqual([state.drawn.alpha, state.drawn.gamma], [0.45, 2.5], 'the last curves stay drawn');
-      await assertCharts(page, state, 'after the refusal');
-      // The slider shows its lowest value (0.1); one step up is 0.15, and that works again.
-      await press(page, '#l1-alpha', 'ArrowRight', 1);
-      assert.equal(await page.inputValue('#l1-alpha'), '0.15');
-      state = await settled(page, { alpha: 0.15, gamma: 2.5 });
-      assert.equal(state.state, 'done', `no recovery: ${state.error}`);
-      assert.equal(state.error, null);
-      assertCurves(state.curves, 0.15, 2.5, 'alpha 0.15, gamma 2.5');
-      await assertCharts(page, state, 'alpha 0.15, gamma 2.5');
-      assert.equal((await page.textContent('#message')).trim(), '', 'the failure message is gone once the curves are drawn again');
+  await onNewPage(browser, `${server.url}?backend=cpu`, 'balanced-l1', async (page) => {
+    await page.waitForSelector('#dataset[data-dataset-ready="1"]', { timeout: 60_000 });
+    // Count the requests to the detector.
+    await page.waitForFunction(() => typeof window.libraApp?.lossCurves === 'function', null, { timeout: 60_000 });
+    await page.evaluate(() => {
+      const app = window.libraApp;
+      const run = app.lossCurves;
+      window.l1Calls = 0;
+      app.lossCurves = (...args) => {
+        window.l1Calls++;
+        return run(...args);
+      };
     });
-  } finally {
-    await context.close();
-  }
+    // Nothing is computed until the card is seen: it needs no photo.
+    assert.equal(await cardState(page), 'idle');
+    assert.equal(await calls(page), 0);
+    await page.locator('#balanced-l1').scrollIntoViewIfNeeded();
+
+    // The defaults: alpha 0.5, gamma 1.5, beta 1.
+    let state = await settled(page, { alpha: 0.5, gamma: 1.5 });
+    assert.equal(state.state, 'done', `the view failed: ${state.error} / ${await page.textContent('#message')}`);
+    assert.equal(await cardState(page), 'done');
+    assert.deepEqual([state.alpha, state.gamma, state.beta], [0.5, 1.5, 1]);
+    assert.equal(await calls(page), 1, 'one request for the defaults');
+    assert.deepEqual(await page.evaluate(() => ['l1-alpha-value', 'l1-gamma-value', 'l1-beta-value'].map((id) => document.getElementById(id).textContent)), ['0.5', '1.5', '1']);
+    assertCurves(state.curves, 0.5, 1.5, 'alpha 0.5, gamma 1.5');
+    // The hand-computed points once more, as literals: b = e^3 - 1 = 19.0855.
+    const c = state.curves;
+    assert.ok(Math.abs(c.balanced_l1[100] - 1.0786) < TOL, `loss(1) = ${c.balanced_l1[100]}`);
+    assert.ok(Math.abs(c.balanced_l1[50] - 0.400568) < TOL, `loss(0.5) = ${c.balanced_l1[50]}`);
+    assert.ok(Math.abs(c.balanced_l1[200] - 2.5785935) < TOL, `loss(2) = ${c.balanced_l1[200]}`);
+    assert.ok(Math.abs(c.balanced_l1_grad[99] - 0.5 * Math.log(19.0855 * 0.99 + 1)) < TOL, `grad(0.99) = ${c.balanced_l1_grad[99]}`);
+    assert.deepEqual([c.smooth_l1[50], c.smooth_l1_grad[50], c.balanced_l1_grad[100]], [0.125, 0.5, 1.5]);
+    await assertCharts(page, state, 'defaults');
+    assert.match(await page.textContent('#l1-readout'), /x = 0\.5 gets a gradient of 1\.18 from Balanced L1 against 0\.50 from smooth L1/);
+    await page.locator('#balanced-l1').screenshot({ path: join(ARTIFACTS, 'balanced-l1-view.png') });
+
+    // The sliders, with the keyboard (the dataset's arrow shortcuts must not take the keys):
+    // alpha 0.5 -> 0.3 (4 steps of 0.05), gamma 1.5 -> 2 (5 steps of 0.1).
+    await press(page, '#l1-alpha', 'ArrowLeft', 4);
+    await press(page, '#l1-gamma', 'ArrowRight', 5);
+    assert.deepEqual([await page.inputValue('#l1-alpha'), await page.inputValue('#l1-gamma')], ['0.3', '2']);
+    state = await settled(page, { alpha: 0.3, gamma: 2 });
+    assert.equal(state.state, 'done', `the view failed: ${state.error}`);
+    assert.deepEqual([state.alpha, state.gamma, state.beta], [0.3, 2, 1]);
+    assert.deepEqual(await page.evaluate(() => ['l1-alpha-value', 'l1-gamma-value'].map((id) => document.getElementById(id).textContent)), ['0.3', '2']);
+    assertCurves(state.curves, 0.3, 2, 'alpha 0.3, gamma 2');
+    await assertCharts(page, state, 'alpha 0.3, gamma 2');
+    const n = await calls(page);
+    assert.ok(n >= 2 && n <= 10, `one request per slider step at most: ${n}`);
+    console.log(`balanced-l1: ${n - 1} requests for 9 slider steps`);
+
+    // Rapid changes collapse: of five set at once, the first runs, then only the last.
+    const made = await page.evaluate(async () => {
+      const before = window.l1Calls;
+      await Promise.all([0.9, 0.8, 0.7, 0.6, 0.45].map((alpha) => window.libraDataset.setBalancedL1({ alpha, gamma: 2.5 })));
+      return window.l1Calls - before;
+    });
+    state = await settled(page, { alpha: 0.45, gamma: 2.5 });
+    assert.equal(made, 2, 'five quick changes make two requests');
+    assert.equal(state.state, 'done');
+    assertCurves(state.curves, 0.45, 2.5, 'alpha 0.45, gamma 2.5');
+    await assertCharts(page, state, 'alpha 0.45, gamma 2.5');
+
+    // Invalid values, asked directly: the detector refuses them with an error.
+    for (const bad of [{ alpha: 0, gamma: 1.5 }, { alpha: 0.5, gamma: -1 }, { alpha: 0.5, gamma: 1.5, points: 1 }]) {
+      const refused = await page.evaluate((p) => window.libraApp.lossCurves({ beta: 1, xMax: 3, points: 301, ...p }).then(() => null, (e) => (e instanceof Error ? e.message : `not an Error: ${e}`)), bad);
+      assert.match(refused ?? 'resolved', /loss curves need alpha, gamma, beta, x_max > 0 and 2..=10000 points/, `lossCurves(${JSON.stringify(bad)})`);
+    }
+    // Through the card (alpha 0 is below the slider's range): a message, the last curves stay, the card still works.
+    await clearMessage(page);
+    await page.evaluate(() => window.libraDataset.setBalancedL1({ alpha: 0 }));
+    state = await settled(page);
+    assert.equal(state.state, 'error');
+    assert.equal(await cardState(page), 'error');
+    assert.equal(state.alpha, 0);
+    assert.match(state.error, /alpha, gamma, beta, x_max > 0/);
+    assert.match(await waitForMessage(page, /Balanced L1/), /could not be computed for α = 0, γ = 2\.5: .*x_max > 0/);
+    assert.match(await page.textContent('#l1-status'), /The charts still show α = 0\.45, γ = 2\.5/);
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready', 'the detector is fine');
+    assert.deepEqual([state.drawn.alpha, state.drawn.gamma], [0.45, 2.5], 'the last curves stay drawn');
+    await assertCharts(page, state, 'after the refusal');
+    // The slider shows its lowest value (0.1); one step up is 0.15, and that works again.
+    await press(page, '#l1-alpha', 'ArrowRight', 1);
+    assert.equal(await page.inputValue('#l1-alpha'), '0.15');
+    state = await settled(page, { alpha: 0.15, gamma: 2.5 });
+    assert.equal(state.state, 'done', `no recovery: ${state.error}`);
+    assert.equal(state.error, null);
+    assertCurves(state.curves, 0.15, 2.5, 'alpha 0.15, gamma 2.5');
+    await assertCharts(page, state, 'alpha 0.15, gamma 2.5');
+    assert.equal((await page.textContent('#message')).trim(), '', 'the failure message is gone once the curves are drawn again');
+  });
 });

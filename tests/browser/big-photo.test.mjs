@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launch, onPage, waitForState, detectSample, waitForResult, lastSeq, dragOnDataset, assertGroundTruth,
+  startServer, launch, onNewPage, onPage, waitForState, detectSample, waitForResult, lastSeq, dragOnDataset, assertGroundTruth,
   bestMatch, fmt, MIN_SCORE, SAMPLE, LOAD_MS, DETECT_MS, TEST_TIMEOUT,
 } from './harness.mjs';
 
@@ -82,29 +82,24 @@ test('a 14.7-megapixel photo goes to the detector at its input size; boxes come 
 });
 
 test('the sampling view of a big photo: boxes go down to the input size and come back', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await browser.newContext();
-  try {
-    await onPage(context, `${server.url}?backend=cpu`, 'big-photo-sampling', async (page) => {
-      await page.waitForSelector('#dataset[data-dataset-ready="1"]', { timeout: 60_000 });
-      await waitForState(page, 'ready');
-      await page.setInputFiles('#dataset-add', { name: 'big.png', mimeType: 'image/png', buffer: await bigPhoto(page) });
-      await page.waitForFunction(() => window.libraDataset.images.length === 1 && window.libraDataset.pictureReady, null, { timeout: 60_000 });
-      for (const [x1, y1, x2, y2] of GT) await dragOnDataset(page, [x1 * K, y1 * K], [x2 * K, y2 * K], { shift: true });
-      await page.click('#sampling-show');
-      await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('sampling').dataset.samplingState), null, { timeout: LOAD_MS + DETECT_MS, polling: 250 });
-      const { boxes, view } = await page.evaluate(() => window.libraDataset.samplingView);
-      assert.ok(view, `the sampling view failed: ${await page.textContent('#message')}`);
-      assert.equal(view.num_gt, 2);
-      // The GT boxes come back as drawn (in the big photo's pixels), through the 1/12 scale and back.
-      view.candidates.slice(0, 2).forEach((c, i) => c.forEach((v, k) => assert.ok(Math.abs(v - boxes[i][k]) < 0.01, `GT ${i}: [${c}] vs drawn [${boxes[i]}]`)));
-      // The proposals are in the big photo's pixels too: spread over it, not over its first 320 px.
-      const proposals = view.candidates.slice(2);
-      const right = Math.max(...proposals.map((c) => c[2]));
-      console.log(`${proposals.length} proposals, the rightmost edge at x = ${right.toFixed(0)}`);
-      assert.ok(proposals.every((c) => c[0] >= -1 && c[2] <= INPUT * K + 1 && c[1] >= -1 && c[3] <= INPUT * K + 1), 'proposals inside the photo');
-      assert.ok(right > 2 * INPUT, `proposals reach beyond ${2 * INPUT} px (the rightmost at ${right})`);
-    });
-  } finally {
-    await context.close();
-  }
+  await onNewPage(browser, `${server.url}?backend=cpu`, 'big-photo-sampling', async (page) => {
+    await page.waitForSelector('#dataset[data-dataset-ready="1"]', { timeout: 60_000 });
+    await waitForState(page, 'ready');
+    await page.setInputFiles('#dataset-add', { name: 'big.png', mimeType: 'image/png', buffer: await bigPhoto(page) });
+    await page.waitForFunction(() => window.libraDataset.images.length === 1 && window.libraDataset.pictureReady, null, { timeout: 60_000 });
+    for (const [x1, y1, x2, y2] of GT) await dragOnDataset(page, [x1 * K, y1 * K], [x2 * K, y2 * K], { shift: true });
+    await page.click('#sampling-show');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('sampling').dataset.samplingState), null, { timeout: LOAD_MS + DETECT_MS, polling: 250 });
+    const { boxes, view } = await page.evaluate(() => window.libraDataset.samplingView);
+    assert.ok(view, `the sampling view failed: ${await page.textContent('#message')}`);
+    assert.equal(view.num_gt, 2);
+    // The GT boxes come back as drawn (in the big photo's pixels), through the 1/12 scale and back.
+    view.candidates.slice(0, 2).forEach((c, i) => c.forEach((v, k) => assert.ok(Math.abs(v - boxes[i][k]) < 0.01, `GT ${i}: [${c}] vs drawn [${boxes[i]}]`)));
+    // The proposals are in the big photo's pixels too: spread over it, not over its first 320 px.
+    const proposals = view.candidates.slice(2);
+    const right = Math.max(...proposals.map((c) => c[2]));
+    console.log(`${proposals.length} proposals, the rightmost edge at x = ${right.toFixed(0)}`);
+    assert.ok(proposals.every((c) => c[0] >= -1 && c[2] <= INPUT * K + 1 && c[1] >= -1 && c[3] <= INPUT * K + 1), 'proposals inside the photo');
+    assert.ok(right > 2 * INPUT, `proposals reach beyond ${2 * INPUT} px (the rightmost at ${right})`);
+  });
 });

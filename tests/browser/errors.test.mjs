@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  startServer, launch, onPage, reload, waitForState, waitForMessage, clearMessage, detectSample, lastSeq, modelName,
+  startServer, launch, onNewPage, onPage, reload, waitForState, waitForMessage, clearMessage, detectSample, lastSeq, modelName,
   foundGroundTruth, SAMPLE, TEST_TIMEOUT,
 } from './harness.mjs';
 
@@ -35,30 +35,26 @@ async function assertSampleWorks(page, label) {
 }
 
 test('corrupt model files: a message, the previous model keeps running, nothing is cached', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await browser.newContext(); // reloads keep its IndexedDB
-  try {
-    await onPage(context, server.url, 'errors-model', async (page) => {
-      await waitForState(page, 'ready');
-      const before = { name: await modelName(page), info: await page.evaluate(() => window.libraApp.modelInfo) };
-      console.log('model:', before.name);
+  // Its own context: reloads keep its IndexedDB.
+  await onNewPage(browser, server.url, 'errors-model', async (page) => {
+    await waitForState(page, 'ready');
+    const before = { name: await modelName(page), info: await page.evaluate(() => window.libraApp.modelInfo) };
+    console.log('model:', before.name);
 
-      for (const file of CORRUPT_MODELS) {
-        await rejectFile(page, '#model-input', file, /checkpoint|weights|corrupt/i);
-        assert.equal(await modelName(page), before.name, `#model-name changed after the rejected ${file.name}`);
-        assert.deepEqual(await page.evaluate(() => window.libraApp.modelInfo), before.info, `libraApp.modelInfo changed after the rejected ${file.name}`);
-      }
-      await assertSampleWorks(page, 'after the corrupt models');
+    for (const file of CORRUPT_MODELS) {
+      await rejectFile(page, '#model-input', file, /checkpoint|weights|corrupt/i);
+      assert.equal(await modelName(page), before.name, `#model-name changed after the rejected ${file.name}`);
+      assert.deepEqual(await page.evaluate(() => window.libraApp.modelInfo), before.info, `libraApp.modelInfo changed after the rejected ${file.name}`);
+    }
+    await assertSampleWorks(page, 'after the corrupt models');
 
-      await reload(page);
-      await waitForState(page, 'ready');
-      const after = await modelName(page);
-      console.log('model after a reload:', after);
-      assert.doesNotMatch(after, REJECTED, 'a rejected model is used after a reload');
-      assert.equal(after, before.name, 'after a reload, the model in use must be the one used before the rejected files');
-    });
-  } finally {
-    await context.close();
-  }
+    await reload(page);
+    await waitForState(page, 'ready');
+    const after = await modelName(page);
+    console.log('model after a reload:', after);
+    assert.doesNotMatch(after, REJECTED, 'a rejected model is used after a reload');
+    assert.equal(after, before.name, 'after a reload, the model in use must be the one used before the rejected files');
+  });
 });
 
 test('a text file as the picture: a message, the page stays ready, a sample still works', { timeout: TEST_TIMEOUT }, async () => {

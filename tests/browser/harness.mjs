@@ -253,6 +253,19 @@ export async function onPage(target, url, name, body) {
   }
 }
 
+/**
+ * `onPage` in a new context of `browser` (made with `contextOptions`; its own storage, kept across
+ * reloads), closed afterwards.
+ */
+export async function onNewPage(browser, url, name, body, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
+  try {
+    return await onPage(context, url, name, body);
+  } finally {
+    await context.close();
+  }
+}
+
 export async function reload(page) {
   await page.reload({ waitUntil: 'commit', timeout: 120_000 });
 }

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, onPage, waitForMessage, clearMessage, nativePyramid, nativeAttention, ARTIFACTS, SAMPLES, LOAD_MS, DETECT_MS, TEST_TIMEOUT } from './harness.mjs';
+import { startServer, launch, onNewPage, waitForMessage, clearMessage, nativePyramid, nativeAttention, ARTIFACTS, SAMPLES, LOAD_MS, DETECT_MS, TEST_TIMEOUT } from './harness.mjs';
 
 const PHOTO = 'scene_0000.png';
 const CHANNEL = 5;
@@ -107,132 +107,127 @@ async function cellToClient(page, mapKey, m, [cx, cy]) {
 const photoPixels = (page) => page.evaluate(() => document.getElementById('pyramid-photo').toDataURL());
 
 test('pyramid view: page = native CLI (energy, channel 5, attention); no photo, failures and no non-local block: messages', { timeout: TEST_TIMEOUT }, async () => {
-  const context = await browser.newContext();
-  try {
-    await onPage(context, `${server.url}?backend=cpu`, 'pyramid', async (page) => {
-      await page.waitForSelector('#dataset[data-dataset-ready="1"]', { timeout: 60_000 });
-      // Count the requests to the detector.
-      await page.evaluate(() => {
-        const app = window.libraApp;
-        window.pyramidCalls = { pyramid: 0, attention: 0 };
-        for (const [name, field] of [['pyramidView', 'pyramid'], ['attentionMap', 'attention']]) {
-          const run = app[name];
-          app[name] = (...args) => {
-            window.pyramidCalls[field]++;
-            return run(...args);
-          };
-        }
-      });
-      assert.equal(await page.getAttribute('#pyramid', 'data-pyramid-state'), 'idle');
-
-      // No photo: the button is disabled and Enter in the channel picker gets a message, no request.
-      assert.ok(await page.isDisabled('#pyramid-show'), 'no photo: the button is disabled');
-      assert.match(await page.textContent('#pyramid-status'), /Add a photo/);
-      await clearMessage(page);
-      await page.locator('#pyramid-channel').press('Enter');
-      assert.match(await waitForMessage(page, /photo/), /Add a photo/);
-      assert.deepEqual(await calls(page), { pyramid: 0, attention: 0 }, 'no request without a photo');
-      assert.equal(await page.getAttribute('#pyramid', 'data-pyramid-state'), 'idle');
-
-      // A photo (no boxes needed): the energy maps.
-      await page.setInputFiles('#dataset-add', { name: PHOTO, mimeType: 'image/png', buffer: readFileSync(join(SAMPLES, PHOTO)) });
-      await page.waitForFunction(() => window.libraDataset.images.length === 1 && window.libraDataset.pictureReady, null, { timeout: 30_000 });
-      assert.ok(!(await page.isDisabled('#pyramid-show')), 'a photo: the button is enabled');
-      await clearMessage(page);
-      await page.click('#pyramid-show');
-      let state = await settled(page);
-      assert.equal(state.state, 'done', `the pyramid view failed: ${await page.textContent('#message')}`);
-      assert.deepEqual(await calls(page), { pyramid: 1, attention: 0 });
-      assert.doesNotMatch(await page.textContent('#message'), /feature pyramid/, 'no failure message after a good run');
-      assert.equal(state.imageId, await page.evaluate(() => window.libraDataset.current));
-      assert.equal(state.channel, -1);
-      assert.equal(state.attention, null);
-      const energy = state.view;
-      assertLayout(energy, -1);
-      assert.deepEqual(state.drawn.maps, energy.maps.map(key), 'every map drawn, in order');
-      assert.deepEqual(await page.$$eval('#pyramid-rows canvas', (cs) => cs.map((c) => c.dataset.map)), energy.maps.map(key), 'the canvases, row by row');
-      assert.equal(await page.$$eval('#pyramid-rows h3', (hs) => hs.length), 3, 'three labelled rows');
-      assert.deepEqual(await page.$$eval('#pyramid-rows figcaption', (fs) => fs.slice(0, 2).map((f) => f.textContent)), ['P2 · 80×80 · stride 4', 'P3 · 40×40 · stride 8']);
-      assert.ok(!(await page.isHidden('#pyramid-photo')), 'the photo is shown');
-      const options = await page.$$eval('#pyramid-channel option', (os) => os.map((o) => o.value));
-      assert.equal(options.length, energy.channels + 1, 'energy and every channel can be picked');
-      await page.locator('#pyramid').screenshot({ path: join(ARTIFACTS, 'pyramid-view.png') });
-      assertSameView(energy, await nativePyramid(join(SAMPLES, PHOTO), -1), 'energy');
-
-      // Channel 5: recomputed on change, different maps, the native channel 5.
-      await page.selectOption('#pyramid-channel', String(CHANNEL));
-      state = await settled(page);
-      assert.equal(state.state, 'done', `channel ${CHANNEL} failed: ${await page.textContent('#message')}`);
-      assert.deepEqual(await calls(page), { pyramid: 2, attention: 0 }, 'a new channel recomputes');
-      assert.equal(state.channel, CHANNEL);
-      const one = state.view;
-      assertLayout(one, CHANNEL);
-      assert.ok(one.maps.some((m, i) => m.values.some((v, k) => Math.abs(v - energy.maps[i].values[k]) > 1e-3)), 'one channel gives other maps than the energy');
-      assertSameView(one, await nativePyramid(join(SAMPLES, PHOTO), CHANNEL), `channel ${CHANNEL}`);
-
-      // A click on the photo over the first object: the attention there, as native, drawn over the photo.
-      const before = await photoPixels(page);
-      await page.mouse.click(...(await photoToClient(page, one, CLICK)));
-      state = await settled(page);
-      assert.equal(state.state, 'done', `the attention failed: ${await page.textContent('#message')}`);
-      assert.deepEqual(await calls(page), { pyramid: 2, attention: 1 });
-      assert.ok(state.attention, 'an attention map');
-      assert.ok(state.point.every((v, k) => Math.abs(v - CLICK[k]) <= 1), `clicked photo pixel ${state.point}, expected about ${CLICK}`);
-      const { scale, pad_x: px, pad_y: py } = one.letterbox;
-      const stride = STRIDES[REFINE_LEVEL];
-      assert.deepEqual(state.attention.cell, [Math.floor((state.point[0] * scale + px) / stride), Math.floor((state.point[1] * scale + py) / stride)], 'the cell of the clicked pixel');
-      assertSameAttention(state.attention, await nativeAttention(join(SAMPLES, PHOTO), ...state.point), `attention at (${state.point})`);
-      assert.notEqual(await photoPixels(page), before, 'the attention is drawn over the photo');
-      assert.match(await page.textContent('#pyramid-attention'), /gathers information from/);
-      assert.deepEqual(state.view, one, 'a click keeps the maps');
-      await page.locator('#pyramid').screenshot({ path: join(ARTIFACTS, 'pyramid-attention.png') });
-
-      // A click on a cell of the refined map: the attention of that cell.
-      const refined = one.maps.find((m) => key(m) === 'bfp/refined');
-      const cell = [3, 14];
-      await page.mouse.click(...(await cellToClient(page, 'bfp/refined', refined, cell)));
-      state = await settled(page);
-      assert.equal(state.state, 'done', `the attention of a map cell failed: ${await page.textContent('#message')}`);
-      assert.deepEqual(await calls(page), { pyramid: 2, attention: 2 });
-      assert.deepEqual(state.attention.cell, cell, 'the clicked cell of the refined map');
-      assertSameAttention(state.attention, await nativeAttention(join(SAMPLES, PHOTO), ...state.point), `attention at cell (${cell})`);
-
-      // A failing detector: a message, the maps stay, the card stays usable.
-      await page.evaluate(() => {
-        const app = window.libraApp;
-        window.realPyramidView = app.pyramidView;
-        app.pyramidView = () => Promise.reject(new Error('simulated failure'));
-      });
-      await clearMessage(page);
-      await page.selectOption('#pyramid-channel', '-1');
-      state = await settled(page);
-      assert.equal(state.state, 'error');
-      assert.match(await waitForMessage(page, /simulated failure/), /feature pyramid.*could not be shown for scene_0000\.png/);
-      assert.equal(state.channel, CHANNEL, 'the last result stays');
-      assert.equal(await page.inputValue('#pyramid-channel'), String(CHANNEL), 'the picker names the maps shown');
-      assert.ok(!(await page.isDisabled('#pyramid-show')) && !(await page.isDisabled('#pyramid-channel')), 'the card stays usable');
-
-      // A model whose BFP is not refined by a non-local block: the attention's refusal is said in the card.
-      await page.evaluate(() => {
-        const app = window.libraApp;
-        const run = window.realPyramidView;
-        app.pyramidView = async (...args) => ({ ...(await run(...args)), refine: 'conv' });
-        app.attentionMap = () => Promise.reject(new Error('the BFP of this model is refined by a convolution, not a non-local block'));
-      });
-      await clearMessage(page);
-      await page.selectOption('#pyramid-channel', '-1');
-      state = await settled(page);
-      assert.equal(state.state, 'done', `the view failed: ${await page.textContent('#message')}`);
-      assert.equal(state.channel, -1);
-      assert.match(await page.textContent('#pyramid-attention'), /has no non-local block/);
-      await page.mouse.click(...(await photoToClient(page, state.view, CLICK)));
-      state = await settled(page);
-      assert.equal(state.state, 'done', 'no attention is not a failure of the page');
-      assert.equal(state.attention, null);
-      assert.match(await page.textContent('#pyramid-attention'), /No attention to show for .*refined by a convolution, not a non-local block/);
-      assert.equal((await page.textContent('#message')).trim(), '', 'no page message');
+  await onNewPage(browser, `${server.url}?backend=cpu`, 'pyramid', async (page) => {
+    await page.waitForSelector('#dataset[data-dataset-ready="1"]', { timeout: 60_000 });
+    // Count the requests to the detector.
+    await page.evaluate(() => {
+      const app = window.libraApp;
+      window.pyramidCalls = { pyramid: 0, attention: 0 };
+      for (const [name, field] of [['pyramidView', 'pyramid'], ['attentionMap', 'attention']]) {
+        const run = app[name];
+        app[name] = (...args) => {
+          window.pyramidCalls[field]++;
+          return run(...args);
+        };
+      }
     });
-  } finally {
-    await context.close();
-  }
+    assert.equal(await page.getAttribute('#pyramid', 'data-pyramid-state'), 'idle');
+
+    // No photo: the button is disabled and Enter in the channel picker gets a message, no request.
+    assert.ok(await page.isDisabled('#pyramid-show'), 'no photo: the button is disabled');
+    assert.match(await page.textContent('#pyramid-status'), /Add a photo/);
+    await clearMessage(page);
+    await page.locator('#pyramid-channel').press('Enter');
+    assert.match(await waitForMessage(page, /photo/), /Add a photo/);
+    assert.deepEqual(await calls(page), { pyramid: 0, attention: 0 }, 'no request without a photo');
+    assert.equal(await page.getAttribute('#pyramid', 'data-pyramid-state'), 'idle');
+
+    // A photo (no boxes needed): the energy maps.
+    await page.setInputFiles('#dataset-add', { name: PHOTO, mimeType: 'image/png', buffer: readFileSync(join(SAMPLES, PHOTO)) });
+    await page.waitForFunction(() => window.libraDataset.images.length === 1 && window.libraDataset.pictureReady, null, { timeout: 30_000 });
+    assert.ok(!(await page.isDisabled('#pyramid-show')), 'a photo: the button is enabled');
+    await clearMessage(page);
+    await page.click('#pyramid-show');
+    let state = await settled(page);
+    assert.equal(state.state, 'done', `the pyramid view failed: ${await page.textContent('#message')}`);
+    assert.deepEqual(await calls(page), { pyramid: 1, attention: 0 });
+    assert.doesNotMatch(await page.textContent('#message'), /feature pyramid/, 'no failure message after a good run');
+    assert.equal(state.imageId, await page.evaluate(() => window.libraDataset.current));
+    assert.equal(state.channel, -1);
+    assert.equal(state.attention, null);
+    const energy = state.view;
+    assertLayout(energy, -1);
+    assert.deepEqual(state.drawn.maps, energy.maps.map(key), 'every map drawn, in order');
+    assert.deepEqual(await page.$$eval('#pyramid-rows canvas', (cs) => cs.map((c) => c.dataset.map)), energy.maps.map(key), 'the canvases, row by row');
+    assert.equal(await page.$$eval('#pyramid-rows h3', (hs) => hs.length), 3, 'three labelled rows');
+    assert.deepEqual(await page.$$eval('#pyramid-rows figcaption', (fs) => fs.slice(0, 2).map((f) => f.textContent)), ['P2 · 80×80 · stride 4', 'P3 · 40×40 · stride 8']);
+    assert.ok(!(await page.isHidden('#pyramid-photo')), 'the photo is shown');
+    const options = await page.$$eval('#pyramid-channel option', (os) => os.map((o) => o.value));
+    assert.equal(options.length, energy.channels + 1, 'energy and every channel can be picked');
+    await page.locator('#pyramid').screenshot({ path: join(ARTIFACTS, 'pyramid-view.png') });
+    assertSameView(energy, await nativePyramid(join(SAMPLES, PHOTO), -1), 'energy');
+
+    // Channel 5: recomputed on change, different maps, the native channel 5.
+    await page.selectOption('#pyramid-channel', String(CHANNEL));
+    state = await settled(page);
+    assert.equal(state.state, 'done', `channel ${CHANNEL} failed: ${await page.textContent('#message')}`);
+    assert.deepEqual(await calls(page), { pyramid: 2, attention: 0 }, 'a new channel recomputes');
+    assert.equal(state.channel, CHANNEL);
+    const one = state.view;
+    assertLayout(one, CHANNEL);
+    assert.ok(one.maps.some((m, i) => m.values.some((v, k) => Math.abs(v - energy.maps[i].values[k]) > 1e-3)), 'one channel gives other maps than the energy');
+    assertSameView(one, await nativePyramid(join(SAMPLES, PHOTO), CHANNEL), `channel ${CHANNEL}`);
+
+    // A click on the photo over the first object: the attention there, as native, drawn over the photo.
+    const before = await photoPixels(page);
+    await page.mouse.click(...(await photoToClient(page, one, CLICK)));
+    state = await settled(page);
+    assert.equal(state.state, 'done', `the attention failed: ${await page.textContent('#message')}`);
+    assert.deepEqual(await calls(page), { pyramid: 2, attention: 1 });
+    assert.ok(state.attention, 'an attention map');
+    assert.ok(state.point.every((v, k) => Math.abs(v - CLICK[k]) <= 1), `clicked photo pixel ${state.point}, expected about ${CLICK}`);
+    const { scale, pad_x: px, pad_y: py } = one.letterbox;
+    const stride = STRIDES[REFINE_LEVEL];
+    assert.deepEqual(state.attention.cell, [Math.floor((state.point[0] * scale + px) / stride), Math.floor((state.point[1] * scale + py) / stride)], 'the cell of the clicked pixel');
+    assertSameAttention(state.attention, await nativeAttention(join(SAMPLES, PHOTO), ...state.point), `attention at (${state.point})`);
+    assert.notEqual(await photoPixels(page), before, 'the attention is drawn over the photo');
+    assert.match(await page.textContent('#pyramid-attention'), /gathers information from/);
+    assert.deepEqual(state.view, one, 'a click keeps the maps');
+    await page.locator('#pyramid').screenshot({ path: join(ARTIFACTS, 'pyramid-attention.png') });
+
+    // A click on a cell of the refined map: the attention of that cell.
+    const refined = one.maps.find((m) => key(m) === 'bfp/refined');
+    const cell = [3, 14];
+    await page.mouse.click(...(await cellToClient(page, 'bfp/refined', refined, cell)));
+    state = await settled(page);
+    assert.equal(state.state, 'done', `the attention of a map cell failed: ${await page.textContent('#message')}`);
+    assert.deepEqual(await calls(page), { pyramid: 2, attention: 2 });
+    assert.deepEqual(state.attention.cell, cell, 'the clicked cell of the refined map');
+    assertSameAttention(state.attention, await nativeAttention(join(SAMPLES, PHOTO), ...state.point), `attention at cell (${cell})`);
+
+    // A failing detector: a message, the maps stay, the card stays usable.
+    await page.evaluate(() => {
+      const app = window.libraApp;
+      window.realPyramidView = app.pyramidView;
+      app.pyramidView = () => Promise.reject(new Error('simulated failure'));
+    });
+    await clearMessage(page);
+    await page.selectOption('#pyramid-channel', '-1');
+    state = await settled(page);
+    assert.equal(state.state, 'error');
+    assert.match(await waitForMessage(page, /simulated failure/), /feature pyramid.*could not be shown for scene_0000\.png/);
+    assert.equal(state.channel, CHANNEL, 'the last result stays');
+    assert.equal(await page.inputValue('#pyramid-channel'), String(CHANNEL), 'the picker names the maps shown');
+    assert.ok(!(await page.isDisabled('#pyramid-show')) && !(await page.isDisabled('#pyramid-channel')), 'the card stays usable');
+
+    // A model whose BFP is not refined by a non-local block: the attention's refusal is said in the card.
+    await page.evaluate(() => {
+      const app = window.libraApp;
+      const run = window.realPyramidView;
+      app.pyramidView = async (...args) => ({ ...(await run(...args)), refine: 'conv' });
+      app.attentionMap = () => Promise.reject(new Error('the BFP of this model is refined by a convolution, not a non-local block'));
+    });
+    await clearMessage(page);
+    await page.selectOption('#pyramid-channel', '-1');
+    state = await settled(page);
+    assert.equal(state.state, 'done', `the view failed: ${await page.textContent('#message')}`);
+    assert.equal(state.channel, -1);
+    assert.match(await page.textContent('#pyramid-attention'), /has no non-local block/);
+    await page.mouse.click(...(await photoToClient(page, state.view, CLICK)));
+    state = await settled(page);
+    assert.equal(state.state, 'done', 'no attention is not a failure of the page');
+    assert.equal(state.attention, null);
+    assert.match(await page.textContent('#pyramid-attention'), /No attention to show for .*refined by a convolution, not a non-local block/);
+    assert.equal((await page.textContent('#message')).trim(), '', 'no page message');
+  });
 });

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, onPage, libra, waitForState, training, waitTraining, ARTIFACTS, DEFAULT_MODEL, TEST_TIMEOUT } from './harness.mjs';
+import { startServer, launch, onNewPage, libra, waitForState, training, waitTraining, ARTIFACTS, DEFAULT_MODEL, TEST_TIMEOUT } from './harness.mjs';
 
 const DIR = join(ARTIFACTS, 'train-learns-data');
 const PHOTOS = 40; // every 5th held out: 32 to train on, 8 to measure
@@ -48,35 +48,30 @@ before(async () => {
 after(async () => { await browser?.close(); server?.stop(); });
 
 test(`fine-tuning the default model on a new class raises held-out AP50 by ${GAIN} in ${STEPS} steps`, { timeout: TEST_TIMEOUT }, async () => {
-  const context = await browser.newContext();
-  try {
-    await onPage(context, `${server.url}?backend=cpu`, 'train-learns', async (page) => {
-      await waitForState(page, 'ready');
-      await page.waitForSelector('#dataset[data-dataset-ready="1"]', { state: 'attached', timeout: 60_000 });
-      await page.setInputFiles('#dataset-import', importFiles);
-      await page.waitForFunction((n) => window.libraDataset.images.filter((im) => im.boxes.length).length === n, PHOTOS, { timeout: 60_000 });
-      assert.match(await page.textContent('#train-split'), /^32 photos to train on, 8 held out to measure AP50\.$/);
-      await page.fill('#train-size', '128');
-      await page.fill('#train-steps', String(STEPS));
-      await page.fill('#train-batch', '2');
-      await page.fill('#train-eval-every', String(STEPS));
-      const t0 = Date.now();
-      await page.click('#train-start');
-      await waitTraining(page, 'the end of training', () => ['done', 'failed'].includes(window.libraTraining.state.runs[0]?.state));
-      const run = (await training(page)).runs[0];
-      assert.equal(run.state, 'done', `the run failed: ${run.error}`);
-      assert.deepEqual(run.options.classes, ['object']);
-      const ms = run.steps.map((s) => s.ms).sort((a, b) => a - b);
-      console.log(`train-learns: held-out AP50 ${run.evals.map((e) => `${e.step}: ${e.ap50.toFixed(3)}`).join(', ')} (native ${nativeAp50.toFixed(3)}); ${(ms[ms.length >> 1] / 1000).toFixed(1)} s per step (median), ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
-      assert.deepEqual(run.evals.map((e) => [e.step, e.images]), [[0, 8], [STEPS, 8]], "AP50 before training and at the end, on the 8 held-out photos");
-      const [start, end] = run.evals.map((e) => e.ap50);
-      assert.ok(end - start >= GAIN, `held-out AP50 went from ${start.toFixed(3)} to ${end.toFixed(3)}; the bar is a gain of ${GAIN}`);
-      // The page trains as the CLI does: the same photos, seed and settings give the same AP50
-      // (wasm and native add in other orders, so not to the last digit).
-      assert.ok(Math.abs(end - nativeAp50) < NATIVE_TOLERANCE, `AP50 ${end.toFixed(3)} in the page, ${nativeAp50.toFixed(3)} natively`);
-      assert.match(await page.textContent('#train-status'), new RegExp(`held-out AP50 ${end.toFixed(3)} at step ${STEPS} \\(${start.toFixed(3)} before training\\)`));
-    });
-  } finally {
-    await context.close();
-  }
+  await onNewPage(browser, `${server.url}?backend=cpu`, 'train-learns', async (page) => {
+    await waitForState(page, 'ready');
+    await page.waitForSelector('#dataset[data-dataset-ready="1"]', { state: 'attached', timeout: 60_000 });
+    await page.setInputFiles('#dataset-import', importFiles);
+    await page.waitForFunction((n) => window.libraDataset.images.filter((im) => im.boxes.length).length === n, PHOTOS, { timeout: 60_000 });
+    assert.match(await page.textContent('#train-split'), /^32 photos to train on, 8 held out to measure AP50\.$/);
+    await page.fill('#train-size', '128');
+    await page.fill('#train-steps', String(STEPS));
+    await page.fill('#train-batch', '2');
+    await page.fill('#train-eval-every', String(STEPS));
+    const t0 = Date.now();
+    await page.click('#train-start');
+    await waitTraining(page, 'the end of training', () => ['done', 'failed'].includes(window.libraTraining.state.runs[0]?.state));
+    const run = (await training(page)).runs[0];
+    assert.equal(run.state, 'done', `the run failed: ${run.error}`);
+    assert.deepEqual(run.options.classes, ['object']);
+    const ms = run.steps.map((s) => s.ms).sort((a, b) => a - b);
+    console.log(`train-learns: held-out AP50 ${run.evals.map((e) => `${e.step}: ${e.ap50.toFixed(3)}`).join(', ')} (native ${nativeAp50.toFixed(3)}); ${(ms[ms.length >> 1] / 1000).toFixed(1)} s per step (median), ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
+    assert.deepEqual(run.evals.map((e) => [e.step, e.images]), [[0, 8], [STEPS, 8]], "AP50 before training and at the end, on the 8 held-out photos");
+    const [start, end] = run.evals.map((e) => e.ap50);
+    assert.ok(end - start >= GAIN, `held-out AP50 went from ${start.toFixed(3)} to ${end.toFixed(3)}; the bar is a gain of ${GAIN}`);
+    // The page trains as the CLI does: the same photos, seed and settings give the same AP50
+    // (wasm and native add in other orders, so not to the last digit).
+    assert.ok(Math.abs(end - nativeAp50) < NATIVE_TOLERANCE, `AP50 ${end.toFixed(3)} in the page, ${nativeAp50.toFixed(3)} natively`);
+    assert.match(await page.textContent('#train-status'), new RegExp(`held-out AP50 ${end.toFixed(3)} at step ${STEPS} \\(${start.toFixed(3)} before training\\)`));
+  });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import {
-  startServer, launch, onPage, waitForState, waitForResult, waitForMessage, watchIdle, detectSample, lastSeq,
+  startServer, launch, onNewPage, onPage, waitForState, waitForResult, waitForMessage, watchIdle, detectSample, lastSeq,
   backendOf, foundGroundTruth, SAMPLES, SAMPLE, TEST_TIMEOUT,
 } from './harness.mjs';
 
@@ -46,8 +46,7 @@ test('fake webcam: a ground-truth box of the scene is found; stop returns to rea
 test('camera permission denied: a message, and a sample still works', { timeout: TEST_TIMEOUT }, async () => {
   const browser = await launch({ webgpu: true, camera: true, cameraPrompt: 'deny' });
   try {
-    const context = await browser.newContext({ permissions: [] });
-    await onPage(context, server.url, 'webcam-denied', async (page) => {
+    await onNewPage(browser, server.url, 'webcam-denied', async (page) => {
       await waitForState(page, 'ready');
       const afterSeq = await lastSeq(page);
       await page.click('#webcam-start');
@@ -58,7 +57,7 @@ test('camera permission denied: a message, and a sample still works', { timeout:
       const r = await detectSample(page);
       const found = foundGroundTruth(r.detections, SAMPLE, 'after the denial');
       assert.ok(found.length >= 1, `after the denied camera, the sample detection finds no ground-truth box of ${SAMPLE}`);
-    });
+    }, { permissions: [] });
   } finally {
     await browser.close();
   }

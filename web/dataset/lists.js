@@ -1,14 +1,8 @@
 // The dataset section's lists and lines: the photo strip, the classes, the selected box and the
 // summary line. Rendering only; ./section.js passes the state and the handlers.
+import { el } from '../dom.js';
+import { plural } from '../words.js';
 import { colourOf } from './editor.js';
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** "12 photos, 87 boxes, 3 classes". */
 export function renderSummary(target, ds) {

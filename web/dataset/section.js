@@ -150,7 +150,7 @@ export class DatasetSection {
     ui.section.addEventListener('keydown', (e) => onKey(e, session, this.editor));
 
     // Drops on the section add photos, or import annotations with them; the page's own drop
-    // handler (web/app.js, on window) never sees them.
+    // handler (web/file-input.js, on window) never sees them.
     ui.section.addEventListener('dragover', (e) => {
       e.preventDefault();
       e.stopPropagation();

@@ -4,6 +4,7 @@
 // the detector worker), drawn over the photo, with the IoU histograms and hard-negative shares.
 import { fitSize, sizeCanvas } from '../canvas-size.js';
 import { decodeImage } from '../sources.js';
+import { plural } from '../words.js';
 import { drawHistograms } from './sampling-chart.js';
 import { histogramSeries, layers, legend } from './sampling-layers.js';
 
@@ -11,7 +12,6 @@ const MAX_SEED = 2 ** 32 - 1;
 const MAX_ZOOM = 4;
 const LINE_PX = { candidate: 1, neg: 1.5, pos: 2, gt: 3 };
 
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const percent = (v) => `${Math.round(v * 100)}%`;
 
 /**

@@ -2,6 +2,7 @@
 // out, default settings for 20-200 photos, checking the form, time left, the words for a run's
 // state and numbers, and what to say when a run dies. No DOM, so node's unit tests run it
 // (tests/unit/train-plan.test.mjs).
+import { plural } from '../words.js';
 
 /** Photos held out for AP50 once a dataset has at least this many labelled photos. */
 export const MIN_FOR_HOLD_OUT = 5;
@@ -10,8 +11,6 @@ export const HOLD_OUT_EVERY = 5;
 
 /** A run's state (./run.js) as the card and the runs table say it. */
 export const STATE_TEXT = { preparing: 'preparing', running: 'training', pausing: 'pausing after this step', paused: 'paused', stopping: 'stopping after this step', done: 'done', stopped: 'stopped', failed: 'failed', interrupted: 'interrupted' };
-/** "1 photo", "3 photos". */
-export const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 /** A loss or an AP with `d` decimals; '—' when there is none. */
 export const fmt = (v, d = 3) => (v === null || v === undefined ? '—' : v.toFixed(d));
 

@@ -2,14 +2,10 @@
 // #train-delete-all): a row per run (state, steps, recent loss, held-out AP50), its model copies
 // (a step to choose when several are kept) to use as the live detector or download, deleting
 // runs, and what this browser keeps of them (./store.js) or why it cannot.
-import { fmt, plural, STATE_TEXT } from './plan.js';
+import { el } from '../dom.js';
+import { plural } from '../words.js';
+import { fmt, STATE_TEXT } from './plan.js';
 import { interruptedText, saveFailedText, sizeText, storageText } from './storage.js';
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
 
 export class RunsTable {
   note = ''; // why runs are not kept, or the last write that failed

@@ -2,6 +2,7 @@
 // model copies and which copies to drop, what a run is saved as and how it comes back after a
 // reload, and what to say about it. No DOM or IndexedDB, so node's unit tests run it
 // (tests/unit/train-storage.test.mjs); ./store.js does the IndexedDB part.
+import { plural } from '../words.js';
 
 /**
  * At most this many bytes of model copies (the .lrc saved at each measurement) are kept for all
@@ -65,8 +66,6 @@ export function sizeText(bytes) {
   if (bytes < 1e5) return `${Math.ceil(bytes / 1e3)} kB`;
   return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 }
-
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** The runs table's note: what is kept and the budget. */
 export function storageText({ runs, copies, bytes, budget = MODEL_BUDGET_BYTES }) {
