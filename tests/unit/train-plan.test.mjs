@@ -2,7 +2,7 @@
 // web/teach/balanced-l1-curves.js' batch points): expected values worked out by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { balanceLabel, crashText, defaultSteps, ranOutOfMemory, readOptions, splitPhotos, splitText, timeLeft } from '../../web/train/plan.js';
+import { balanceLabel, crashText, defaultSteps, ranOutOfMemory, readOptions, splitPhotos, splitText, startEval, timeLeft } from '../../web/train/plan.js';
 import { apSeries, lossSeries, smooth } from '../../web/train/charts.js';
 import { batchPoints } from '../../web/teach/balanced-l1-curves.js';
 
@@ -93,4 +93,11 @@ test('batch errors sit on the Balanced L1 curves; inliers are below beta', () =>
   assert.deepEqual(b.loss, [{ x: 0.2, y: 0 }, { x: 0.9, y: 0.5 }, { x: 1.6, y: 2 }, { x: 3, y: 3.5 }]);
   assert.deepEqual(b.gradient.map((p) => p.y), [0, 1, 1.5, 1.5]);
   assert.equal(batchPoints(curves, Array(1000).fill(0.5)).loss.length, 334, 'a large batch is subsampled (every 3rd)');
+});
+
+test('the measurement before training is named only once a later one exists', () => {
+  assert.equal(startEval([]), null);
+  assert.equal(startEval([{ step: 0, ap50: 0.2 }]), null, 'nothing trained yet');
+  assert.deepEqual(startEval([{ step: 0, ap50: 0.2 }, { step: 10, ap50: 0.6 }]), { step: 0, ap50: 0.2 });
+  assert.equal(startEval([{ step: 5, ap50: 0.3 }, { step: 10, ap50: 0.6 }]), null, 'a run restored without its start');
 });

@@ -3,7 +3,7 @@
 // TrainingRun (./run.js) in its own worker, saved as it goes in IndexedDB (./store.js) and
 // restored on the next visit; the plain logic is in ./plan.js and ./storage.js.
 import { drawAp, drawLosses } from './charts.js';
-import { balanceLabel, defaultSteps, fmt, readOptions, splitPhotos, splitText, STATE_TEXT, timeLeft } from './plan.js';
+import { balanceLabel, defaultSteps, fmt, readOptions, splitPhotos, splitText, startEval, STATE_TEXT, timeLeft } from './plan.js';
 import { TrainingRun } from './run.js';
 import { RunsTable } from './runs-table.js';
 import { quotaFromUrl, RunStore } from './store.js';
@@ -221,8 +221,8 @@ export class TrainCard {
     if (last) parts.push(`loss ${fmt(last.losses.total)}`, `${(last.ms / 1000).toFixed(1)} s per step`);
     if (run.state === 'running') parts.push(timeLeft(run.steps.map((s) => s.ms), total - run.step));
     const ev = run.evals.at(-1);
-    const start = ev?.step > 0 && run.evals[0].step === 0 ? ` (${fmt(run.evals[0].ap50)} before training)` : '';
-    if (ev) parts.push(`held-out AP50 ${fmt(ev.ap50)} at step ${ev.step}${start}`);
+    const start = startEval(run.evals);
+    if (ev) parts.push(`held-out AP50 ${fmt(ev.ap50)} at step ${ev.step}${start ? ` (${fmt(start.ap50)} before training)` : ''}`);
     this.ui.status.textContent = `${parts.join(' · ')}.`;
   }
 

@@ -14,6 +14,9 @@ export const STATE_TEXT = { preparing: 'preparing', running: 'training', pausing
 /** A loss or an AP with `d` decimals; '—' when there is none. */
 export const fmt = (v, d = 3) => (v === null || v === undefined ? '—' : v.toFixed(d));
 
+/** The measurement before training (step 0) when a later one exists, else null. */
+export const startEval = (evals) => (evals.at(-1)?.step > 0 && evals[0].step === 0 ? evals[0] : null);
+
 /**
  * Splits a dataset (web/dataset/model.js) into training and held-out photos. Photos without
  * boxes are left out; of the rest, in id order, every HOLD_OUT_EVERY-th (the 5th, 10th, ...) is

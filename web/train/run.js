@@ -65,7 +65,7 @@ export class TrainingRun {
         this.warnings.push(...(await this.#client.request(msg, CREATE_TIMEOUT_MS, [pixels.data.buffer])));
       }
       this.#set('running');
-      if (this.step === 0) await this.#evaluate();
+      await this.#evaluate(); // the AP50 training starts from
       await this.#loop();
     } catch (e) {
       if (this.state === 'failed' || this.state === 'stopped') return;

@@ -4,7 +4,7 @@
 // runs, and what this browser keeps of them (./store.js) or why it cannot.
 import { el } from '../dom.js';
 import { plural } from '../words.js';
-import { fmt, STATE_TEXT } from './plan.js';
+import { fmt, startEval, STATE_TEXT } from './plan.js';
 import { interruptedText, saveFailedText, sizeText, storageText } from './storage.js';
 
 export class RunsTable {
@@ -52,8 +52,8 @@ export class RunsTable {
     state.title = r.state === 'interrupted' ? interruptedText(r) : '';
     steps.textContent = `${r.step} / ${r.options.steps}`;
     loss.textContent = fmt(recent.length ? recent.reduce((a, s) => a + s.losses.total, 0) / recent.length : null);
-    const start = ev?.step > 0 && r.evals[0].step === 0 ? `${fmt(r.evals[0].ap50)} at the start, ` : '';
-    ap.textContent = ev ? `${fmt(ev.ap50)} (${start}best ${fmt(best)}, ${plural(ev.images, 'photo')})` : '—';
+    const start = startEval(r.evals);
+    ap.textContent = ev ? `${fmt(ev.ap50)} (${start ? `${fmt(start.ap50)} at the start, ` : ''}best ${fmt(best)}, ${plural(ev.images, 'photo')})` : '—';
     const key = `${this.modelSteps(r)} ${r.evals.length}`;
     if (row.dataset.models !== key) {
       row.dataset.models = key;
