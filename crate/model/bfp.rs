@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
-use super::layers::{ConvConfig, ConvInit};
+use super::layers::{ConvConfig, ConvInit, conv_forward};
 use super::non_local::{NonLocal, NonLocalConfig};
 use super::resize::rescale;
 use crate::config::{NeckConfig, Refine};
@@ -59,7 +59,7 @@ impl Bfp {
         let integrated = p.iter().map(|x| rescale(x.clone(), [h, w])).reduce(|a, b| a + b).expect("levels") / n;
         let refined = match &self.refine {
             None => integrated.clone(),
-            Some(RefineBlock::Conv(c)) => c.forward(integrated.clone()),
+            Some(RefineBlock::Conv(c)) => conv_forward(c, integrated.clone()),
             Some(RefineBlock::NonLocal(nl)) => nl.forward(integrated.clone(), plan),
         };
         let out = p

@@ -7,7 +7,7 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::layers::{ConvConfig, ConvInit};
+use super::layers::{ConvConfig, ConvInit, conv_forward};
 use super::resize::nearest;
 
 #[derive(Module, Debug)]
@@ -38,13 +38,13 @@ impl Fpn {
     /// `c`: C2..C5 ([b, c_i, h_i, w_i]) -> P2..P6 ([b, channels, h_i, w_i]); P6 = P5 max-pooled
     /// with kernel 1, stride 2 (mmdetection's extra level).
     pub fn forward(&self, c: Vec<Tensor<4>>) -> Vec<Tensor<4>> {
-        let mut lat: Vec<Tensor<4>> = c.into_iter().zip(&self.lateral).map(|(x, l)| l.forward(x)).collect();
+        let mut lat: Vec<Tensor<4>> = c.into_iter().zip(&self.lateral).map(|(x, l)| conv_forward(l, x)).collect();
         for i in (0..lat.len() - 1).rev() {
             let [_, _, h, w] = lat[i].dims();
             let up = nearest(lat[i + 1].clone(), [h, w]);
             lat[i] = lat[i].clone() + up;
         }
-        let mut p: Vec<Tensor<4>> = lat.into_iter().zip(&self.output).map(|(x, o)| o.forward(x)).collect();
+        let mut p: Vec<Tensor<4>> = lat.into_iter().zip(&self.output).map(|(x, o)| conv_forward(o, x)).collect();
         let p6 = max_pool2d(p[3].clone(), MaxPoolOptions::new([1, 1]).with_stride([2, 2]));
         p.push(p6);
         p

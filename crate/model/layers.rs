@@ -10,6 +10,8 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::mobile_conv::{depthwise_conv2d, pointwise_conv2d};
+
 /// Batch norm with fixed statistics and affine (`y = (x - mean) / sqrt(var + eps) * weight + bias`);
 /// never trained, as in detection fine-tuning. Field names match PyTorch's for weight loading.
 #[derive(Module, Debug)]
@@ -43,15 +45,35 @@ impl FrozenBatchNormConfig {
 impl FrozenBatchNorm {
     /// `conv` (no bias, symmetric "same" padding) then this batch norm, folded into one conv:
     /// the scale goes into the weights [cout, cin / groups, k, k] and the shift becomes the
-    /// bias, so the output is written once instead of three times. `x`: [batch, cin, h, w].
+    /// bias, so the output is written once instead of three times; depthwise and 1x1 convs go to
+    /// [`depthwise_conv2d`] and [`pointwise_conv2d`]. `x`: [batch, cin, h, w].
     pub fn after_conv(&self, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         let scale = self.weight.val().detach() / (self.running_var.val().detach() + 1e-5).sqrt();
         let shift = self.bias.val().detach() - self.running_mean.val().detach() * scale.clone();
         let c = scale.dims()[0];
         let weight = conv.weight.val() * scale.reshape([c, 1, 1, 1]);
+        let [_, cin, k, _] = weight.dims();
+        if conv.groups == c && cin == 1 && c > 1 && conv.stride[0] == conv.stride[1] {
+            return depthwise_conv2d(x, weight, shift, conv.stride[0]);
+        }
+        if k == 1 && conv.groups == 1 && conv.stride == [1, 1] {
+            return pointwise_conv2d(x, weight, shift);
+        }
         let options = ConvOptions::new(conv.stride, conv.kernel_size.map(|k| k / 2), conv.dilation, conv.groups);
         conv2d(x, weight, Some(shift), options)
     }
+}
+
+/// `conv.forward(x)`, with 1x1 stride-1 convs through [`pointwise_conv2d`] (its fast CPU backward).
+/// `x`: [batch, cin, h, w].
+pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let unpadded = matches!(conv.padding, PaddingConfig2d::Same | PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0));
+    if conv.kernel_size == [1, 1] && conv.stride == [1, 1] && conv.groups == 1 && unpadded {
+        let cout = conv.weight.dims()[0];
+        let bias = conv.bias.as_ref().map_or_else(|| Tensor::zeros([cout], &x.device()), |b| b.val());
+        return pointwise_conv2d(x, conv.weight.val(), bias);
+    }
+    conv.forward(x)
 }
 
 /// The activation closing a [`ConvBnAct`].

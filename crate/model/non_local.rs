@@ -13,7 +13,7 @@ use crate::attention::{attention_matrix, reference_attention};
 use crate::config::NonLocalInit;
 use crate::kernels::{self, KernelPlan, log_fallback, non_local_plan};
 
-use super::layers::{ConvConfig, ConvInit};
+use super::layers::{ConvConfig, ConvInit, conv_forward};
 
 #[derive(Module, Debug)]
 pub struct NonLocal {
@@ -57,7 +57,7 @@ impl NonLocal {
     /// theta, phi and g of `x`: [b, c, h, w] -> three [b, hw, c].
     fn embed(&self, x: Tensor<4>) -> [Tensor<3>; 3] {
         let [b, c, h, w] = x.dims();
-        [&self.theta, &self.phi, &self.g].map(|conv| conv.forward(x.clone()).reshape([b, c, h * w]).swap_dims(1, 2))
+        [&self.theta, &self.phi, &self.g].map(|conv| conv_forward(conv, x.clone()).reshape([b, c, h * w]).swap_dims(1, 2))
     }
 
     /// Attention `A`: [b, hw, hw] for `x`: [b, c, h, w] (row i attends over all j).
@@ -98,7 +98,7 @@ impl NonLocal {
                 reference_attention(theta, phi, g)
             }
         };
-        x + self.out.forward(y.swap_dims(1, 2).reshape([b, c, h, w]))
+        x + conv_forward(&self.out, y.swap_dims(1, 2).reshape([b, c, h, w]))
     }
 }
 

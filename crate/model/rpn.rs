@@ -6,7 +6,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-use super::layers::{ConvConfig, ConvInit};
+use super::layers::{ConvConfig, ConvInit, conv_forward};
 use crate::boxes::BBox;
 use crate::boxes::coder::DeltaCoder;
 use crate::boxes::nms::{batched_nms, top_k_indices};
@@ -50,10 +50,10 @@ impl RpnHead {
         let mut reg = Vec::new();
         for f in feats {
             let [b, _, h, w] = f.dims();
-            let t = relu(self.conv.forward(f.clone()));
+            let t = relu(conv_forward(&self.conv, f.clone()));
             let a = self.cls.weight.dims()[0];
-            cls.push(self.cls.forward(t.clone()).permute([0, 2, 3, 1]).reshape([b, h * w * a]));
-            reg.push(self.reg.forward(t).permute([0, 2, 3, 1]).reshape([b, h * w * a, 4]));
+            cls.push(conv_forward(&self.cls, t.clone()).permute([0, 2, 3, 1]).reshape([b, h * w * a]));
+            reg.push(conv_forward(&self.reg, t).permute([0, 2, 3, 1]).reshape([b, h * w * a, 4]));
         }
         RpnOutput { cls: Tensor::cat(cls, 1), reg: Tensor::cat(reg, 1) }
     }
