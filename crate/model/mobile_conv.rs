@@ -279,46 +279,39 @@ mod tests {
     /// Depthwise: forward and the gradients of `x`, `weight` and `bias` equal burn's generic conv2d backward.
     #[test]
     fn depthwise_gradients_equal_burns_conv2d() {
-        let dev = Device::flex().autodiff();
         // [batch, c, h, w], k, stride: odd and even sides, outputs smaller than the kernel, stride 2.
         for (x, k, s) in [([2, 5, 9, 8], 3, 1), ([2, 5, 9, 8], 3, 2), ([1, 3, 1, 1], 3, 1), ([1, 3, 2, 3], 3, 2), ([2, 4, 7, 7], 5, 2), ([1, 2, 6, 5], 1, 1)] {
             let c = x[1];
-            let leaf = |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &dev).require_grad();
-            let (xi, w) = (leaf(x), leaf([c, 1, k, k]));
-            let b = Tensor::<1>::random([c], Distribution::Normal(0.0, 1.0), &dev).require_grad();
-            let ours = depthwise_conv2d(xi.clone(), w.clone(), b.clone(), s);
-            let theirs = conv2d(xi.clone(), w.clone(), Some(b.clone()), depthwise_options(&[c, 1, k, k], s));
-            assert_eq!(ours.dims(), theirs.dims(), "{x:?} k{k} s{s}");
-            let r = Tensor::<4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &dev);
-            let ga = (ours.clone() * r.clone()).sum().backward();
-            let gb = (theirs.clone() * r).sum().backward();
-            let tol = Tolerance::<f32>::absolute(1e-4);
-            ours.into_data().assert_approx_eq(&theirs.into_data(), tol);
-            xi.grad(&ga).unwrap().into_data().assert_approx_eq(&xi.grad(&gb).unwrap().into_data(), tol);
-            w.grad(&ga).unwrap().into_data().assert_approx_eq(&w.grad(&gb).unwrap().into_data(), tol);
-            b.grad(&ga).unwrap().into_data().assert_approx_eq(&b.grad(&gb).unwrap().into_data(), tol);
+            assert_same_as_conv2d(x, [c, 1, k, k], |x, w, b| depthwise_conv2d(x, w, b, s), depthwise_options(&[c, 1, k, k], s));
         }
     }
 
     /// Pointwise: forward and gradients equal burn's generic conv2d backward.
     #[test]
     fn pointwise_gradients_equal_burns_conv2d() {
-        let dev = Device::flex().autodiff();
         for (x, cout) in [([2, 5, 4, 3], 7), ([1, 3, 1, 1], 2)] {
-            let xi = Tensor::<4>::random(x, Distribution::Normal(0.0, 1.0), &dev).require_grad();
-            let w = Tensor::<4>::random([cout, x[1], 1, 1], Distribution::Normal(0.0, 1.0), &dev).require_grad();
-            let b = Tensor::<1>::random([cout], Distribution::Normal(0.0, 1.0), &dev).require_grad();
-            let ours = pointwise_conv2d(xi.clone(), w.clone(), b.clone());
-            let theirs = conv2d(xi.clone(), w.clone(), Some(b.clone()), ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
-            let r = Tensor::<4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &dev);
-            let ga = (ours.clone() * r.clone()).sum().backward();
-            let gb = (theirs.clone() * r).sum().backward();
-            let tol = Tolerance::<f32>::absolute(1e-4);
-            ours.into_data().assert_approx_eq(&theirs.into_data(), tol);
-            xi.grad(&ga).unwrap().into_data().assert_approx_eq(&xi.grad(&gb).unwrap().into_data(), tol);
-            w.grad(&ga).unwrap().into_data().assert_approx_eq(&w.grad(&gb).unwrap().into_data(), tol);
-            b.grad(&ga).unwrap().into_data().assert_approx_eq(&b.grad(&gb).unwrap().into_data(), tol);
+            assert_same_as_conv2d(x, [cout, x[1], 1, 1], pointwise_conv2d, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
         }
+    }
+
+    /// `ours` and burn's `conv2d` with `options` on random `x`, weights of shape `w` and a bias:
+    /// the same outputs and the same gradients of x, weight and bias under a random linear loss.
+    fn assert_same_as_conv2d(x: [usize; 4], w: [usize; 4], ours: impl Fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>, options: ConvOptions<2>) {
+        let dev = Device::flex().autodiff();
+        let xi = Tensor::<4>::random(x, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let wi = Tensor::<4>::random(w, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let b = Tensor::<1>::random([w[0]], Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let mine = ours(xi.clone(), wi.clone(), b.clone());
+        let theirs = conv2d(xi.clone(), wi.clone(), Some(b.clone()), options);
+        assert_eq!(mine.dims(), theirs.dims(), "x {x:?}, weight {w:?}");
+        let r = Tensor::<4>::random(mine.dims(), Distribution::Normal(0.0, 1.0), &dev);
+        let ga = (mine.clone() * r.clone()).sum().backward();
+        let gb = (theirs.clone() * r).sum().backward();
+        let tol = Tolerance::<f32>::absolute(1e-4);
+        mine.into_data().assert_approx_eq(&theirs.into_data(), tol);
+        xi.grad(&ga).unwrap().into_data().assert_approx_eq(&xi.grad(&gb).unwrap().into_data(), tol);
+        wi.grad(&ga).unwrap().into_data().assert_approx_eq(&wi.grad(&gb).unwrap().into_data(), tol);
+        b.grad(&ga).unwrap().into_data().assert_approx_eq(&b.grad(&gb).unwrap().into_data(), tol);
     }
 
     /// The loops against a hand-computed case: 1 channel 2x2 input, 3x3 ones kernel, stride 1:
