@@ -47,32 +47,33 @@ impl<C: CheckpointStrategy> MobileConv for Autodiff<Cube, C> {}
 impl<C: CheckpointStrategy> MobileConv for Autodiff<Flex, C> {
     fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
         let options = depthwise_options(&weight.shape().dims::<4>(), stride);
-        if [&x, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
-            return Self::conv2d(x, weight, Some(bias), options);
-        }
-        match (DepthwiseBackward { stride }).prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-                let y = Flex::conv2d(xp.clone(), wp.clone(), Some(bias.into_primitive()), options);
-                prep.finish((xp, wp), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x.into_primitive(), weight.into_primitive(), Some(bias.into_primitive()), options)),
-        }
+        flex_conv_with::<C, _>(DepthwiseBackward { stride }, x, weight, bias, options)
     }
 
     fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-        if [&x, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
-            return Self::conv2d(x, weight, Some(bias), options);
+        flex_conv_with::<C, _>(PointwiseBackward, x, weight, bias, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+    }
+}
+
+/// flex's conv2d, its gradients from `backward` (which keeps `x` and `weight`); burn's own
+/// autodiff conv for other dtypes.
+fn flex_conv_with<C: CheckpointStrategy, B: Backward<Flex, 3, State = (FlexTensor, FlexTensor)>>(
+    backward: B,
+    x: FloatTensor<Autodiff<Flex, C>>,
+    weight: FloatTensor<Autodiff<Flex, C>>,
+    bias: FloatTensor<Autodiff<Flex, C>>,
+    options: ConvOptions<2>,
+) -> FloatTensor<Autodiff<Flex, C>> {
+    if [&x, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
+        return Autodiff::<Flex, C>::conv2d(x, weight, Some(bias), options);
+    }
+    match backward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+            let y = Flex::conv2d(xp.clone(), wp.clone(), Some(bias.into_primitive()), options);
+            prep.finish((xp, wp), y)
         }
-        match PointwiseBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-                let y = Flex::conv2d(xp.clone(), wp.clone(), Some(bias.into_primitive()), options);
-                prep.finish((xp, wp), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x.into_primitive(), weight.into_primitive(), Some(bias.into_primitive()), options)),
-        }
+        OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x.into_primitive(), weight.into_primitive(), Some(bias.into_primitive()), options)),
     }
 }
 
