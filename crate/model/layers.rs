@@ -4,13 +4,13 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
-use burn::tensor::activation::{relu, relu6};
+use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::mobile_conv::{depthwise_conv2d, pointwise_conv2d};
+use super::mobile_conv::{depthwise_conv2d, pointwise_conv2d, relu6};
 
 /// Batch norm with fixed statistics and affine (`y = (x - mean) / sqrt(var + eps) * weight + bias`);
 /// never trained, as in detection fine-tuning. Field names match PyTorch's for weight loading.

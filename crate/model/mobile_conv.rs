@@ -1,13 +1,15 @@
 //! MobileNetV2's two convolutions, depthwise `k x k` (one filter per channel) and pointwise 1x1,
-//! with their own backward on the CPU backend.
+//! and its ReLU6, with their own backward on the CPU backend.
 //!
 //! burn's generic conv backward, which flex uses, computes the weight gradient as a convolution
 //! whose kernel is the whole output map and the input gradient as a transposed convolution. For
 //! these two shapes that was 10x the forward's time (measured at MobileNetV2's layers, 320 px,
 //! batch 2): most of a training step. Their gradients are simple: two matmuls for a pointwise
 //! conv (`dx = W^T dy`, `dw = dy x^T`), two short loops per channel plane for a depthwise one.
-//! [`MobileConv`] runs those for `Autodiff<Flex>`, with flex's own forward. Every other backend
-//! (flex without autodiff, wgpu with or without) runs burn's `conv2d` unchanged.
+//! [`MobileConv`] runs those for `Autodiff<Flex>`, with flex's own forward. ReLU6 is burn's
+//! `clamp`, which autodiff runs as two comparisons and two masked fills, and two more fills
+//! backward; here one clamp, and one pass backward over the output. Every other backend (flex
+//! without autodiff, wgpu with or without) runs burn's `conv2d` and `clamp` unchanged.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -33,6 +35,11 @@ pub trait MobileConv: Backend {
     fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
     }
+
+    /// `min(max(x, 0), 6)`, any shape; its gradient passes where the output is strictly inside (0, 6).
+    fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_clamp(x, 0.0.into(), 6.0.into())
+    }
 }
 
 fn depthwise_options(weight: &[usize; 4], stride: usize) -> ConvOptions<2> {
@@ -52,6 +59,41 @@ impl<C: CheckpointStrategy> MobileConv for Autodiff<Flex, C> {
 
     fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         flex_conv_with::<C, _>(PointwiseBackward, x, weight, bias, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+    }
+
+    fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 {
+            return Self::float_clamp(x, 0.0.into(), 6.0.into());
+        }
+        match Relu6Backward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = Flex::float_clamp(x.into_primitive(), 0.0.into(), 6.0.into());
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::float_clamp(x.into_primitive(), 0.0.into(), 6.0.into())),
+        }
+    }
+}
+
+/// ReLU6's backward; its state: the output `y`. `dx = dy` where `0 < y < 6`, else 0.
+#[derive(Debug)]
+struct Relu6Backward;
+
+impl Backward<Flex, 1> for Relu6Backward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let dy = grads.consume::<Flex>(&ops.node);
+        if let [Some(node)] = ops.parents {
+            let (y, dy) = (ops.state.to_contiguous(), dy.to_contiguous());
+            let shape = y.shape().to_vec();
+            let mut dx = dy.storage::<f32>().to_vec();
+            for_chunks(&mut dx, 1 << 16, |chunk, dx| {
+                let y = &y.storage::<f32>()[chunk << 16..][..dx.len()];
+                dx.iter_mut().zip(y).for_each(|(d, &y)| *d = if y > 0.0 && y < 6.0 { *d } else { 0.0 });
+            });
+            grads.register::<Flex>(node.id, flex(dx, shape));
+        }
     }
 }
 
@@ -140,7 +182,8 @@ impl Backward<Flex, 3> for DepthwiseBackward {
     }
 }
 
-fn flex(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+/// `values` as a flex tensor of `shape`.
+pub(crate) fn flex(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
@@ -171,7 +214,7 @@ impl Geometry {
 }
 
 /// Runs `f(index, chunk)` over `chunk`-long pieces of `out`, in parallel where threads exist.
-fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+pub(crate) fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
@@ -265,6 +308,12 @@ pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, stride
     Tensor::from_dispatch(<Dispatch as MobileConv>::depthwise_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), stride))
 }
 
+/// [`MobileConv::relu6`] on tensors.
+pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(<Dispatch as MobileConv>::relu6(x.into_dispatch()))
+}
+
 /// [`MobileConv::pointwise_conv2d`] on tensors.
 pub fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
     use burn::backend::Dispatch;
@@ -293,6 +342,19 @@ mod tests {
         for (x, cout) in [([2, 5, 4, 3], 7), ([1, 3, 1, 1], 2)] {
             assert_same_as_conv2d(x, [cout, x[1], 1, 1], pointwise_conv2d, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
         }
+    }
+
+    /// ReLU6: forward and gradient equal burn's `relu6` (a clamp) on values around 0 and 6.
+    #[test]
+    fn relu6_equals_burns() {
+        let dev = Device::flex().autodiff();
+        let x = Tensor::<3>::random([3, 70, 500], Distribution::Uniform(-2.0, 8.0), &dev).require_grad();
+        let (mine, theirs) = (relu6(x.clone()), burn::tensor::activation::relu6(x.clone()));
+        let r = Tensor::<3>::random([3, 70, 500], Distribution::Normal(0.0, 1.0), &dev);
+        let (ga, gb) = ((mine.clone() * r.clone()).sum().backward(), (theirs.clone() * r).sum().backward());
+        let tol = Tolerance::<f32>::absolute(0.0);
+        mine.into_data().assert_approx_eq(&theirs.into_data(), tol);
+        x.grad(&ga).unwrap().into_data().assert_approx_eq(&x.grad(&gb).unwrap().into_data(), tol);
     }
 
     /// `ours` and burn's `conv2d` with `options` on random `x`, weights of shape `w` and a bias:

@@ -5,12 +5,115 @@
 //! `x1 / s - 0.5 .. x2 / s - 0.5` (pixel centres at integers); each of the `pool x pool` bins is
 //! sampled at `sr x sr` evenly spaced points, bilinearly, and averaged. Points are clamped to the
 //! map (border padding); mmcv instead reads zero for points more than one pixel outside.
+//!
+//! The sampling runs through [`BilinearSample`]: on the CPU under autodiff, flex's own
+//! `grid_sample_2d` forward and a hand-written backward that scatters each output gradient to its
+//! four taps. burn's autodiff has no grid sample of its own, so it differentiated a composition of
+//! gathers with index tensors as large as the output times four, and their scatter-add backward.
+//! Every other backend runs burn's `grid_sample_2d` unchanged.
 
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Cube, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::{AvgPoolOptions, GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
 use burn::tensor::{Int, Tensor, TensorData};
 
+use super::mobile_conv::{flex, for_chunks};
 use crate::boxes::BBox;
+
+/// Bilinear sampling, border padding, `align_corners = false` (pixel centres at integers).
+fn sample_options() -> GridSampleOptions {
+    GridSampleOptions::new(InterpolateMode::Bilinear).with_padding_mode(GridSamplePaddingMode::Border).with_align_corners(false)
+}
+
+/// RoIAlign's sampling, differentiable in the map only: the grid comes from RoI coordinates,
+/// which Faster R-CNN does not differentiate (a gradient reaching the grid is dropped).
+#[backend_extension(Autodiff, Flex, Cube)]
+pub trait BilinearSample: Backend {
+    /// `map` [batch, c, h, w], `grid` [batch, ho, wo, 2] (x, y in [-1, 1]) -> [batch, c, ho, wo].
+    fn bilinear_sample(map: FloatTensor<Self>, grid: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_grid_sample_2d(map, grid, sample_options())
+    }
+}
+
+impl BilinearSample for Flex {}
+impl BilinearSample for Cube {}
+impl<C: CheckpointStrategy> BilinearSample for Autodiff<Cube, C> {}
+
+impl<C: CheckpointStrategy> BilinearSample for Autodiff<Flex, C> {
+    fn bilinear_sample(map: FloatTensor<Self>, grid: FloatTensor<Self>) -> FloatTensor<Self> {
+        if map.dtype() != DType::F32 || grid.dtype() != DType::F32 {
+            return Self::float_grid_sample_2d(map, grid, sample_options());
+        }
+        let grid = grid.into_primitive();
+        match SampleBackward.prepare::<C>([map.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let dims = map.shape().dims::<4>();
+                let y = Flex::float_grid_sample_2d(map.into_primitive(), grid.clone(), sample_options());
+                prep.finish((grid, dims), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::float_grid_sample_2d(map.into_primitive(), grid, sample_options())),
+        }
+    }
+}
+
+/// The map's gradient of [`BilinearSample`]; its state: the grid and the map's dims.
+#[derive(Debug)]
+struct SampleBackward;
+
+impl Backward<Flex, 1> for SampleBackward {
+    type State = (FlexTensor, [usize; 4]);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (grid, dims) = ops.state;
+        if let [Some(node)] = ops.parents {
+            let dx = sample_grad(grid.to_contiguous().storage::<f32>(), dy.to_contiguous().storage::<f32>(), dims);
+            grads.register::<Flex>(node.id, flex(dx, dims.to_vec()));
+        }
+    }
+}
+
+/// The four (plane index, weight) taps that bilinear sampling with border padding reads for the
+/// grid point `(gx, gy)` on an `h x w` plane.
+fn taps(gx: f32, gy: f32, h: usize, w: usize) -> [(usize, f32); 4] {
+    // align_corners = false: -1 is the left edge of pixel 0, so pixel x sits at (2x + 1) / w - 1.
+    let x = ((gx + 1.0) * w as f32 / 2.0 - 0.5).clamp(0.0, (w - 1) as f32);
+    let y = ((gy + 1.0) * h as f32 / 2.0 - 0.5).clamp(0.0, (h - 1) as f32);
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    [(y0 * w + x0, (1.0 - fx) * (1.0 - fy)), (y0 * w + x1, fx * (1.0 - fy)), (y1 * w + x0, (1.0 - fx) * fy), (y1 * w + x1, fx * fy)]
+}
+
+/// `dmap[b, c, tap] += weight * dy[b, c, point]` over each grid point's [`taps`]: [batch, c, h, w].
+/// `grid` [batch, ho, wo, 2], `dy` [batch, c, ho, wo].
+fn sample_grad(grid: &[f32], dy: &[f32], [batch, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let points = grid.len() / 2 / batch;
+    let taps: Vec<[(usize, f32); 4]> = grid.chunks_exact(2).map(|p| taps(p[0], p[1], h, w)).collect();
+    let mut dmap = vec![0.0f32; batch * c * h * w];
+    for_chunks(&mut dmap, h * w, |plane, dmap| {
+        let (taps, dy) = (&taps[plane / c * points..][..points], &dy[plane * points..][..points]);
+        for (t, &g) in taps.iter().zip(dy) {
+            for &(i, wt) in t {
+                dmap[i] += wt * g;
+            }
+        }
+    });
+    dmap
+}
+
+/// [`BilinearSample::bilinear_sample`] on tensors.
+pub fn bilinear_sample(map: Tensor<4>, grid: Tensor<4>) -> Tensor<4> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(<Dispatch as BilinearSample>::bilinear_sample(map.into_dispatch(), grid.into_dispatch()))
+}
 
 /// Pyramid level (0 = P2) for a RoI: `floor(log2(sqrt(w * h) / 56))`, clamped to `0..num_levels`.
 pub fn map_roi_level(b: &BBox, num_levels: usize) -> usize {
@@ -56,9 +159,6 @@ pub fn roi_align(feats: &[Tensor<4>], strides: &[f32], rois: &[(usize, BBox)], p
         }
     }
     let side = pool * sr;
-    let options = GridSampleOptions::new(InterpolateMode::Bilinear)
-        .with_padding_mode(GridSamplePaddingMode::Border)
-        .with_align_corners(false);
     let mut parts = Vec::with_capacity(groups.len());
     let mut order = Vec::with_capacity(rois.len());
     for ((b, lvl), idx) in &groups {
@@ -68,7 +168,7 @@ pub fn roi_align(feats: &[Tensor<4>], strides: &[f32], rois: &[(usize, BBox)], p
         let n = boxes.len();
         let grid = sample_grid(&boxes, strides[*lvl], h, w, pool, sr);
         let grid = Tensor::<4>::from_data(TensorData::new(grid, [1, n * side, side, 2]), &device);
-        let s = f.grid_sample_2d(grid, options.clone()).reshape([c, n, side, side]).swap_dims(0, 1);
+        let s = bilinear_sample(f, grid).reshape([c, n, side, side]).swap_dims(0, 1);
         parts.push(avg_pool2d(s, AvgPoolOptions::new([sr, sr]).with_stride([sr, sr])));
         order.extend_from_slice(idx);
     }
@@ -144,6 +244,35 @@ mod tests {
         let f = map(4, 4, |y, x| 10.0 * y + x, &dev);
         let out = roi_align(&[f], &[1.0], &[(0, [0.0, 0.0, 1.0, 1.0])], 1, 2);
         assert_close(&read(out), &[1.25 + 0.125], 1e-5);
+    }
+
+    /// On the CPU under autodiff, [`bilinear_sample`]'s forward and map gradient equal burn's
+    /// `grid_sample_2d` (autodiff through its composition of gathers), with grid points inside,
+    /// on and beyond the border, on a batch of two.
+    #[test]
+    fn bilinear_sample_equals_burns_grid_sample() {
+        use burn::tensor::{Distribution, Tolerance};
+        let dev = burn::tensor::Device::flex().autodiff();
+        let (b, c, h, w, ho, wo) = (2, 3, 5, 7, 4, 6);
+        let map = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let grid = Tensor::<4>::random([b, ho, wo, 2], Distribution::Uniform(-1.3, 1.3), &dev);
+        let mine = bilinear_sample(map.clone(), grid.clone());
+        let theirs = map.clone().grid_sample_2d(grid, sample_options());
+        let r = Tensor::<4>::random([b, c, ho, wo], Distribution::Normal(0.0, 1.0), &dev);
+        let (ga, gb) = ((mine.clone() * r.clone()).sum().backward(), (theirs.clone() * r).sum().backward());
+        let tol = Tolerance::<f32>::absolute(1e-5);
+        mine.into_data().assert_approx_eq(&theirs.into_data(), tol);
+        map.grad(&ga).expect("ours").into_data().assert_approx_eq(&map.grad(&gb).expect("burn's").into_data(), tol);
+    }
+
+    /// The taps by hand: on a 2 x 4 plane, grid x = 0 is pixel x 1.5 (between columns 1 and 2,
+    /// half each), grid y = -1 is pixel y -0.5, clamped to row 0 (all weight on row 0).
+    #[test]
+    fn taps_by_hand() {
+        let t = taps(0.0, -1.0, 2, 4);
+        assert_eq!(t, [(1, 0.5), (2, 0.5), (5, 0.0), (6, 0.0)]);
+        // Beyond the right edge: clamped to the last column, x1 stays there.
+        assert_eq!(taps(1.5, 0.0, 2, 4)[..2], [(3, 0.5), (3, 0.0)]);
     }
 
     #[test]

@@ -35,9 +35,9 @@ impl TrainSample {
     }
 }
 
-/// Stacks a batch into [b, 3, s, s] (ImageNet-normalised), flipping each image with
-/// probability 0.5 when `flip`, then changing it as `augment` says (draws from `seed`).
-pub fn to_tensors(batch: &[TrainSample], flip: bool, augment: &Augment, seed: u64, device: &Device) -> (Tensor<4>, Vec<Target>) {
+/// A batch as the network sees it this step: each image flipped with probability 0.5 when
+/// `flip`, then changed as `augment` says (draws from `seed`, in batch order).
+pub fn prepare<'a>(batch: &'a [TrainSample], flip: bool, augment: &Augment, seed: u64) -> (Vec<Cow<'a, RgbImage>>, Vec<Target>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut images = Vec::with_capacity(batch.len());
     let mut targets = Vec::with_capacity(batch.len());
@@ -56,5 +56,11 @@ pub fn to_tensors(batch: &[TrainSample], flip: bool, augment: &Augment, seed: u6
         images.push(image);
         targets.push(Target { boxes: boxes.into_owned(), labels: labels.into_owned() });
     }
+    (images, targets)
+}
+
+/// [`prepare`], stacked into [b, 3, s, s] (ImageNet-normalised) on `device`.
+pub fn to_tensors(batch: &[TrainSample], flip: bool, augment: &Augment, seed: u64, device: &Device) -> (Tensor<4>, Vec<Target>) {
+    let (images, targets) = prepare(batch, flip, augment, seed);
     (images_tensor(images.iter().map(|i| i.as_ref()), device), targets)
 }

@@ -49,6 +49,8 @@ pub struct ForwardTrain {
     pub sampling: Vec<RoiSampling>,
     /// |pred - target| of every positive RoI's 4 encoded deltas (for the Balanced L1 view).
     pub rcnn_reg_errors: Tensor<1>,
+    /// The losses' normalisers: sampled anchors (RPN losses) and sampled RoIs (R-CNN losses).
+    pub samples: [usize; 2],
 }
 
 fn int_tensor(v: Vec<i64>, device: &Device) -> Tensor<1, Int> {
@@ -127,7 +129,8 @@ pub async fn forward_train(model: &LibraRcnn, images: Tensor<4>, targets: &[Targ
     }
 
     let zero = || Tensor::<1>::zeros([1], &device);
-    let num_anchor_samples = cls_idx.len().max(1) as f32;
+    let samples = [cls_idx.len(), rois.len()];
+    let num_anchor_samples = samples[0].max(1) as f32;
     let rpn_cls = if cls_idx.is_empty() {
         zero()
     } else {
@@ -143,7 +146,7 @@ pub async fn forward_train(model: &LibraRcnn, images: Tensor<4>, targets: &[Targ
         (pred - float_tensor(reg_tgt, [p, 4], &device)).abs().sum() / num_anchor_samples
     };
 
-    let num_rois = rois.len().max(1) as f32;
+    let num_rois = samples[1].max(1) as f32;
     let (rcnn_cls, rcnn_reg, errors) = if rois.is_empty() {
         (zero(), zero(), Tensor::<1>::zeros([0], &device))
     } else {
@@ -160,5 +163,5 @@ pub async fn forward_train(model: &LibraRcnn, images: Tensor<4>, targets: &[Targ
             (cls, reg, x.detach().reshape([p * 4]))
         }
     };
-    Ok(ForwardTrain { losses: Losses { rpn_cls, rpn_reg, rcnn_cls, rcnn_reg }, sampling, rcnn_reg_errors: errors })
+    Ok(ForwardTrain { losses: Losses { rpn_cls, rpn_reg, rcnn_cls, rcnn_reg }, sampling, rcnn_reg_errors: errors, samples })
 }

@@ -7,20 +7,24 @@ pub mod batch;
 pub mod losses;
 mod run;
 
+use std::borrow::Cow;
+
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::Transaction;
+use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::config::BackboneConfig;
 use crate::data::augment::Augment;
+use crate::data::tensor::images_tensor;
 use crate::error::Result;
 use crate::model::LibraRcnn;
 pub use batch::TrainSample;
-pub use losses::{RoiSampling, Target, forward_train};
+pub use losses::{ForwardTrain, RoiSampling, Target, forward_train};
 pub use run::Run;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
@@ -176,6 +180,9 @@ pub struct Trainer {
     pub config: TrainConfig,
     pub step: usize,
     optim: ModuleOptimizer,
+    /// Where each step's batch is split to (data parallel); empty: the model's device alone.
+    #[cfg(not(target_arch = "wasm32"))]
+    devices: Vec<burn::tensor::Device>,
 }
 
 /// Stops gradients outside the trainable part.
@@ -190,21 +197,23 @@ fn apply_trainable(mut m: LibraRcnn, t: Trainable) -> LibraRcnn {
     m
 }
 
-impl Trainer {
-    /// `model` must live on an autodiff device (`device.autodiff()`).
-    pub fn new(model: LibraRcnn, config: TrainConfig) -> Self {
-        let optim = config.optimizer();
-        Self { model: apply_trainable(model, config.trainable), config, step: 0, optim }
-    }
+/// One device's part of a step: its copy of the model, its forward on its share of the batch,
+/// and the share's losses read back.
+struct Share {
+    model: LibraRcnn,
+    out: ForwardTrain,
+    /// rpn_cls, rpn_reg, rcnn_cls, rcnn_reg.
+    losses: [f32; 4],
+    reg_errors: Vec<f32>,
+}
 
-    /// One optimisation step on `batch` (images already at the model's input size).
-    pub async fn step(&mut self, batch: &[TrainSample]) -> Result<StepReport> {
-        let device = self.model.devices().into_iter().next().expect("model has a device");
-        let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(self.step as u64 * 7919);
-        let (images, targets) = batch::to_tensors(batch, self.config.hflip, &self.config.augment, seed, &device);
-        let out = forward_train(&self.model, images, &targets, seed).await?;
+impl Share {
+    /// Forward of `images` with their `targets` on `model`'s device.
+    async fn forward(model: LibraRcnn, images: &[Cow<'_, RgbImage>], targets: &[Target], seed: u64) -> Result<Self> {
+        let device = model.devices().into_iter().next().expect("model has a device");
+        let x = images_tensor(images.iter().map(|i| i.as_ref()), &device);
+        let out = forward_train(&model, x, targets, seed).await?;
         let l = &out.losses;
-        let total = l.total();
         let data = Transaction::default()
             .register(l.rpn_cls.clone().detach())
             .register(l.rpn_reg.clone().detach())
@@ -214,25 +223,145 @@ impl Trainer {
             .execute_async()
             .await?;
         let v = |i: usize| -> Result<f32> { Ok(data[i].try_to_vec::<f32>()?[0]) };
-        let (rpn_cls, rpn_reg, rcnn_cls, rcnn_reg) = (v(0)?, v(1)?, v(2)?, v(3)?);
+        let losses = [v(0)?, v(1)?, v(2)?, v(3)?];
+        Ok(Self { model, out, losses, reg_errors: data[4].try_to_vec()? })
+    }
+
+    /// Each share's weights for its RPN and R-CNN losses (means over its sampled anchors and
+    /// RoIs): its part of all shares' samples, so that the weighted sums are the whole batch's
+    /// means. One share: exactly 1.
+    fn weights(shares: &[Share]) -> Vec<[f32; 2]> {
+        let total = |k: usize| shares.iter().map(|s| s.out.samples[k]).sum::<usize>().max(1) as f32;
+        let t = [total(0), total(1)];
+        shares.iter().map(|s| [s.out.samples[0] as f32 / t[0], s.out.samples[1] as f32 / t[1]]).collect()
+    }
+
+    /// Gradients of the share's total loss, its RPN and R-CNN parts weighted by `w`.
+    fn backward(self, w: [f32; 2]) -> GradientsParams {
+        let l = &self.out.losses;
+        let total = if w == [1.0, 1.0] {
+            l.total()
+        } else {
+            (l.rpn_cls.clone() + l.rpn_reg.clone()) * w[0] + (l.rcnn_cls.clone() + l.rcnn_reg.clone()) * w[1]
+        };
+        GradientsParams::from_grads(total.backward(), &self.model)
+    }
+}
+
+impl Trainer {
+    /// `model` must live on an autodiff device (`device.autodiff()`).
+    pub fn new(model: LibraRcnn, config: TrainConfig) -> Self {
+        let optim = config.optimizer();
+        Self {
+            model: apply_trainable(model, config.trainable),
+            config,
+            step: 0,
+            optim,
+            #[cfg(not(target_arch = "wasm32"))]
+            devices: Vec::new(),
+        }
+    }
+
+    /// Trains data parallel on `devices` (autodiff devices; the model's own may be one of
+    /// them) with burn's multi-device pieces, as burn-train's multi-device learner does: each
+    /// step splits its batch into consecutive shares, one per device; each device runs its
+    /// share's forward and backward on a fork of the model (`Module::fork`) in its own thread;
+    /// the gradients come to the model's device (`GradientsParams::to_device`), are summed there
+    /// (`GradientsAccumulator`) and the optimizer updates the model there. The step equals one
+    /// device's on the whole batch: augmentation and sampling draw as they would for the whole
+    /// batch, and each share's losses are weighted by its part of the batch's samples.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_devices(self, devices: Vec<burn::tensor::Device>) -> Self {
+        Self { devices, ..self }
+    }
+
+    /// One optimisation step on `batch` (images already at the model's input size).
+    pub async fn step(&mut self, batch: &[TrainSample]) -> Result<StepReport> {
+        let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(self.step as u64 * 7919);
+        let (images, targets) = batch::prepare(batch, self.config.hflip, &self.config.augment, seed);
+        let mut shares = self.forward(&images, &targets, seed).await?;
+        let weights = Share::weights(&shares);
+        let sum = |i: usize| shares.iter().zip(&weights).map(|(s, w)| s.losses[i] * w[i / 2]).sum::<f32>();
+        let (rpn_cls, rpn_reg, rcnn_cls, rcnn_reg) = (sum(0), sum(1), sum(2), sum(3));
         let losses = StepLosses { rpn_cls, rpn_reg, rcnn_cls, rcnn_reg, total: rpn_cls + rpn_reg + rcnn_cls + rcnn_reg };
         let lr = self.config.lr_at(self.step);
         let skipped = !losses.total.is_finite();
+        let (mut sampling, mut reg_errors) = (Vec::new(), Vec::new());
+        for s in &mut shares {
+            sampling.append(&mut s.out.sampling);
+            reg_errors.append(&mut s.reg_errors);
+        }
         if !skipped {
-            let grads = GradientsParams::from_grads(total.backward(), &self.model);
+            let grads = self.backward(shares, weights);
             self.model = self.optim.step(lr, self.model.clone(), grads);
         }
-        let report = StepReport {
-            step: self.step,
-            batch: (0..batch.len()).collect(),
-            lr,
-            losses,
-            skipped,
-            sampling: out.sampling,
-            reg_errors: data[4].try_to_vec()?,
-        };
+        let report = StepReport { step: self.step, batch: (0..batch.len()).collect(), lr, losses, skipped, sampling, reg_errors };
         self.step += 1;
         Ok(report)
+    }
+
+    /// The step's forward: on the model's device, or one share of the batch per device.
+    async fn forward(&self, images: &[Cow<'_, RgbImage>], targets: &[Target], seed: u64) -> Result<Vec<Share>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.devices.len() > 1 {
+            return self.parallel_forward(images, targets, seed);
+        }
+        Ok(vec![Share::forward(self.model.clone(), images, targets, seed).await?])
+    }
+
+    /// The step's gradients on the model's device: the shares' own, weighted by `weights`, summed.
+    fn backward(&self, shares: Vec<Share>, weights: Vec<[f32; 2]>) -> GradientsParams {
+        #[cfg(not(target_arch = "wasm32"))]
+        if shares.len() > 1 {
+            return self.parallel_backward(shares, weights);
+        }
+        shares.into_iter().zip(weights).map(|(s, w)| s.backward(w)).next().expect("one share")
+    }
+
+    /// One share of the batch per device, each forward run in its own thread on a fork of the model.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn parallel_forward(&self, images: &[Cow<'_, RgbImage>], targets: &[Target], seed: u64) -> Result<Vec<Share>> {
+        let size = images.len().div_ceil(self.devices.len());
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = self
+                .devices
+                .iter()
+                .zip(images.chunks(size).zip(targets.chunks(size)))
+                .enumerate()
+                .map(|(i, (device, (images, targets)))| {
+                    let model = self.model.clone().fork(device);
+                    // Image `j` of the batch draws from `seed + j` (forward_train).
+                    let seed = seed.wrapping_add((i * size) as u64);
+                    scope.spawn(move || pollster::block_on(Share::forward(model, images, targets, seed)))
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        })
+    }
+
+    /// Each share's weighted backward in its own thread; the gradients summed on the model's device.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn parallel_backward(&self, shares: Vec<Share>, weights: Vec<[f32; 2]>) -> GradientsParams {
+        let home = self.model.devices().into_iter().next().expect("model has a device");
+        let parts: Vec<GradientsParams> = std::thread::scope(|scope| {
+            let home = &home;
+            let threads: Vec<_> = shares
+                .into_iter()
+                .zip(weights)
+                .map(|(share, w)| {
+                    scope.spawn(move || {
+                        let model = share.model.clone();
+                        share.backward(w).to_device(home, &model)
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        });
+        let mut sum = GradientsAccumulator::new();
+        for g in parts {
+            sum.accumulate(&self.model, g);
+        }
+        sum.grads()
     }
 }
 

@@ -11,9 +11,9 @@ use super::TrainArgs;
 use super::report::print_report;
 use super::train::{load_data, train_one};
 
-/// Trains one model per row of [`Balance::TABLE2`] and seed as `args` say on `dev` (with
-/// `plan`), printing each run's AP as it ends, then the table over the seeds.
-pub fn run(args: &TrainArgs, seeds: &[u64], dev: &Device, plan: &KernelPlan) -> Result<()> {
+/// Trains one model per row of [`Balance::TABLE2`] and seed as `args` say on `devs` (with
+/// `plan`; see [`train_one`]), printing each run's AP as it ends, then the table over the seeds.
+pub fn run(args: &TrainArgs, seeds: &[u64], devs: &[Device], plan: &KernelPlan) -> Result<()> {
     if args.init.is_some() {
         bail!("--init is for `train`: the ablation trains each row from the same start");
     }
@@ -30,7 +30,7 @@ pub fn run(args: &TrainArgs, seeds: &[u64], dev: &Device, plan: &KernelPlan) -> 
         let mut reports = Vec::new();
         for &seed in seeds {
             let label = format!("{name} #{seed}");
-            let (_, r) = train_one(&cfg, &TrainArgs { seed, ..args.clone() }, &data, dev, plan, &label)?;
+            let (_, r) = train_one(&cfg, &TrainArgs { seed, ..args.clone() }, &data, devs, plan, &label)?;
             print_report(&label, &r);
             reports.push(r);
         }

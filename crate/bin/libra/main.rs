@@ -18,7 +18,7 @@ mod y4m;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use burn::tensor::Device;
+use burn::tensor::{Device, DeviceKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use libra_rcnn::config::{DetectorConfig, NonLocalInit};
 use libra_rcnn::kernels::{self, KernelPlan, Kernels};
@@ -101,6 +101,11 @@ struct TrainArgs {
     /// xavier2019 (the authors' 2019 code), to compare.
     #[arg(long, value_enum)]
     non_local_init: Option<NonLocalInitArg>,
+    /// Split each batch over N devices, data parallel (the same training as on one device):
+    /// with --backend wgpu the first N discrete GPUs, with flex N workers on the CPU (no faster
+    /// than one, which already uses every core; for checking).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    devices: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -258,6 +263,20 @@ fn device(b: Backend, mode: Kernels, training: bool) -> Result<(Device, KernelPl
     })
 }
 
+/// The `n` devices a data-parallel run splits its batches over, `dev` first: on wgpu,
+/// `dev` (the default, high-performance GPU) and discrete GPUs 1 to n - 1.
+fn training_devices(b: Backend, dev: &Device, n: u32) -> Result<Vec<Device>> {
+    (0..n as usize)
+        .map(|i| match (b, i) {
+            (_, 0) | (Backend::Flex, _) => Ok(dev.clone()),
+            (Backend::Wgpu, i) => Device::wgpu_options()
+                .device_kind(DeviceKind::DiscreteGpu(i))
+                .init()
+                .map_err(|e| anyhow::anyhow!("--devices {n}: discrete GPU {i} is not usable by wgpu: {e:?}")),
+        })
+        .collect()
+}
+
 fn main() -> Result<()> {
     env_logger::init();
     let cli = Cli::parse();
@@ -269,13 +288,13 @@ fn main() -> Result<()> {
     let (dev, plan) = device(cli.backend, mode, matches!(cli.command, Command::Train { .. }))?;
     match cli.command {
         Command::Weights => weights::run(&dev),
-        Command::Train { args, out, without, half } => train::run(&args, &out, &without, half, &dev, &plan),
+        Command::Train { args, out, without, half } => train::run(&args, &out, &without, half, &training_devices(cli.backend, &dev, args.devices)?, &plan),
         Command::Eval { model, data } => eval::run(&model, &data, &dev, &plan),
         Command::Detect { model, images, out, score } => detect::run(&model, &images, out.as_deref(), score, &dev, &plan),
         Command::Sampling { model, image, boxes, seed } => sampling::run(&model, &image, &boxes, seed, &dev, &plan),
         Command::Pyramid { model, image, channel } => pyramid::run(&model, &image, channel, &dev, &plan),
         Command::Attention { model, image, x, y } => pyramid::attention(&model, &image, x, y, &dev, &plan),
-        Command::Ablation { args, seeds } => ablation::run(&args, &seeds, &dev, &plan),
+        Command::Ablation { args, seeds } => ablation::run(&args, &seeds, &training_devices(cli.backend, &dev, args.devices)?, &plan),
         Command::Export { model, out, half } => export::run(&model, &out, half, &dev),
         Command::Scenes { count, size, seed, out, y4m } => scenes::run(count, size, seed, &out, y4m),
     }

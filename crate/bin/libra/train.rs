@@ -21,9 +21,10 @@ use libra_rcnn::weights;
 use super::report::{print_header, print_report};
 use super::{Opt, TrainArgs, source};
 
-/// Trains as `args` say on `dev` (with `plan`), without the balancing parts named in `without`,
+/// Trains as `args` say on `devs` (with `plan`; see [`train_one`]), without the balancing parts named in `without`,
 /// writes the checkpoint to `out` (`half`: f16 weights) and prints its held-out AP.
-pub fn run(args: &TrainArgs, out: &Path, without: &[String], half: bool, dev: &Device, plan: &KernelPlan) -> Result<()> {
+pub fn run(args: &TrainArgs, out: &Path, without: &[String], half: bool, devs: &[Device], plan: &KernelPlan) -> Result<()> {
+    let dev = &devs[0];
     let mut balance = Balance::ALL;
     for w in without {
         match w.as_str() {
@@ -48,7 +49,7 @@ pub fn run(args: &TrainArgs, out: &Path, without: &[String], half: bool, dev: &D
     // keep their outputs (`LibraRcnn::with_classes`, as the page's fine-tuning).
     cfg.classes = data.classes.clone();
     let cfg = cfg.with_balance(balance);
-    let (model, report) = train_one(&cfg, args, &data, dev, plan, "train")?;
+    let (model, report) = train_one(&cfg, args, &data, devs, plan, "train")?;
     checkpoint::save(&model, out, half)?;
     print_header();
     print_report("held-out", &report);
@@ -106,10 +107,14 @@ pub fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
     Ok(Data { classes: train.classes, train: train.samples, val: val.samples })
 }
 
-/// Trains `cfg` on `data` on `dev` (with `plan`), returning the trained (inference) model and its
-/// validation AP.
-pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device, plan: &KernelPlan, label: &str) -> Result<(LibraRcnn, ApReport)> {
-    let ad = dev.clone().autodiff();
+/// Trains `cfg` on `data` on `devs` (with `plan`), returning the trained (inference) model and
+/// its validation AP. The model lives on the first device; with more, each batch is split over
+/// them all ([`Trainer::with_devices`]).
+pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, devs: &[Device], plan: &KernelPlan, label: &str) -> Result<(LibraRcnn, ApReport)> {
+    if devs.len() > a.batch {
+        bail!("--devices {} needs a batch of at least {0} (--batch {})", devs.len(), a.batch);
+    }
+    let ad = devs[0].clone().autodiff();
     let model = match &a.init {
         Some(path) => {
             let model = checkpoint::load(path, &ad)?;
@@ -120,7 +125,11 @@ pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, dev: &Device,
         }
         None => build_model(cfg, a.pretrained, a.seed, &ad)?,
     };
-    let mut run = Run::new(Trainer::new(model.with_kernels(plan.clone()), train_config(a, cfg)), &data.train);
+    let mut trainer = Trainer::new(model.with_kernels(plan.clone()), train_config(a, cfg));
+    if devs.len() > 1 {
+        trainer = trainer.with_devices(devs.iter().map(|d| d.clone().autodiff()).collect());
+    }
+    let mut run = Run::new(trainer, &data.train);
     let bar = ProgressBar::new(a.steps as u64).with_style(
         ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}").expect("template"),
     );
