@@ -20,6 +20,10 @@ use libra_rcnn::data::augment::Augment;
 use libra_rcnn::train::batch::to_tensors;
 use libra_rcnn::train::{TrainConfig, TrainSample, Trainer};
 
+/// The CLI's allocator (see `Cargo.toml`), so that the bench times what `libra` runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

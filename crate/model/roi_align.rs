@@ -42,7 +42,15 @@ pub trait BilinearSample: Backend {
     }
 }
 
-impl BilinearSample for Flex {}
+impl BilinearSample for Flex {
+    fn bilinear_sample(map: FloatTensor<Self>, grid: FloatTensor<Self>) -> FloatTensor<Self> {
+        if map.dtype() != DType::F32 || grid.dtype() != DType::F32 {
+            return Self::float_grid_sample_2d(map, grid, sample_options());
+        }
+        sample_flex(&map, &grid)
+    }
+}
+
 impl BilinearSample for Cube {}
 impl<C: CheckpointStrategy> BilinearSample for Autodiff<Cube, C> {}
 
@@ -55,10 +63,10 @@ impl<C: CheckpointStrategy> BilinearSample for Autodiff<Flex, C> {
         match SampleBackward.prepare::<C>([map.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let dims = map.shape().dims::<4>();
-                let y = Flex::float_grid_sample_2d(map.into_primitive(), grid.clone(), sample_options());
+                let y = sample_flex(&map.into_primitive(), &grid);
                 prep.finish((grid, dims), y)
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::float_grid_sample_2d(map.into_primitive(), grid, sample_options())),
+            OpsKind::UnTracked(prep) => prep.finish(sample_flex(&map.into_primitive(), &grid)),
         }
     }
 }
@@ -90,6 +98,29 @@ fn taps(gx: f32, gy: f32, h: usize, w: usize) -> [(usize, f32); 4] {
     let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
     [(y0 * w + x0, (1.0 - fx) * (1.0 - fy)), (y0 * w + x1, fx * (1.0 - fy)), (y1 * w + x0, (1.0 - fx) * fy), (y1 * w + x1, fx * fy)]
+}
+
+/// [`sample`] on flex tensors (f32): `map` [batch, c, h, w], `grid` [batch, ho, wo, 2].
+fn sample_flex(map: &FlexTensor, grid: &FlexTensor) -> FlexTensor {
+    let dims = map.shape().dims::<4>();
+    let [batch, ho, wo, _] = grid.shape().dims::<4>();
+    let out = sample(map.to_contiguous().storage::<f32>(), grid.to_contiguous().storage::<f32>(), dims);
+    flex(out, vec![batch, dims[1], ho, wo])
+}
+
+/// `out[b, c, point] = sum of weight * map[b, c, tap]` over each grid point's [`taps`], on every
+/// core (flex's grid sample runs on one): [batch, c, ho, wo]. `grid` [batch, ho, wo, 2].
+fn sample(map: &[f32], grid: &[f32], [batch, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let points = grid.len() / 2 / batch;
+    let taps: Vec<[(usize, f32); 4]> = grid.chunks_exact(2).map(|p| taps(p[0], p[1], h, w)).collect();
+    let mut out = vec![0.0f32; batch * c * points];
+    for_chunks(&mut out, points, |plane, out| {
+        let (taps, map) = (&taps[plane / c * points..][..points], &map[plane * h * w..][..h * w]);
+        for (o, t) in out.iter_mut().zip(taps) {
+            *o = t.iter().map(|&(i, wt)| wt * map[i]).sum();
+        }
+    });
+    out
 }
 
 /// `dmap[b, c, tap] += weight * dy[b, c, point]` over each grid point's [`taps`]: [batch, c, h, w].
@@ -257,12 +288,15 @@ mod tests {
         let map = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &dev).require_grad();
         let grid = Tensor::<4>::random([b, ho, wo, 2], Distribution::Uniform(-1.3, 1.3), &dev);
         let mine = bilinear_sample(map.clone(), grid.clone());
-        let theirs = map.clone().grid_sample_2d(grid, sample_options());
+        let theirs = map.clone().grid_sample_2d(grid.clone(), sample_options());
         let r = Tensor::<4>::random([b, c, ho, wo], Distribution::Normal(0.0, 1.0), &dev);
         let (ga, gb) = ((mine.clone() * r.clone()).sum().backward(), (theirs.clone() * r).sum().backward());
         let tol = Tolerance::<f32>::absolute(1e-5);
         mine.into_data().assert_approx_eq(&theirs.into_data(), tol);
         map.grad(&ga).expect("ours").into_data().assert_approx_eq(&map.grad(&gb).expect("burn's").into_data(), tol);
+        // Without autodiff: ours against flex's own grid sample.
+        let (map, grid) = (map.inner(), grid.inner());
+        bilinear_sample(map.clone(), grid.clone()).into_data().assert_approx_eq(&map.grid_sample_2d(grid, sample_options()).into_data(), tol);
     }
 
     /// The taps by hand: on a 2 x 4 plane, grid x = 0 is pixel x 1.5 (between columns 1 and 2,

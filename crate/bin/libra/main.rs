@@ -24,6 +24,9 @@ use libra_rcnn::config::{DetectorConfig, NonLocalInit};
 use libra_rcnn::kernels::{self, KernelPlan, Kernels};
 use source::Source;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "libra", version, about = "Libra R-CNN: train, evaluate and run an object detector")]
 struct Cli {
