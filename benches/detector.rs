@@ -6,7 +6,7 @@
 //! The peer: the same run then times PyTorch/torchvision's Faster R-CNN + FPN at the preset's
 //! widths (`benches/peer/`, which installs torch into a venv outside the repository on first
 //! use) on the same number of threads, and prints both side by side with our time / its time.
-//! `LIBRA_BENCH_PEER=0` leaves it out.
+//! `LIBRA_BENCH_PEER=0` leaves it out; `LIBRA_BENCH_ROUNDS=N` repeats both N times (see `main`).
 
 use std::time::Instant;
 
@@ -100,35 +100,72 @@ fn bench(name: &str, dev: &Device) -> (f64, Vec<Row>) {
     (sgemm, rows)
 }
 
-/// Runs `benches/peer/run.sh` on `threads` threads and prints its figures beside `ours`.
-fn compare_with_peer(threads: usize, sgemm: f64, ours: &[Row]) {
+/// One line of the side-by-side table: what, ours, the peer's, and ours / peer in time (for the
+/// sgemm's GFLOP/s, the peer's over ours).
+type Line = (String, f64, f64, f64);
+
+/// Runs `benches/peer/run.sh` on `threads` threads: its figures beside `ours`, or why not.
+fn compare_with_peer(threads: usize, sgemm: f64, ours: &[Row]) -> Result<(String, Vec<Line>), String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peer/run.sh");
     println!("## peer: PyTorch/torchvision on {threads} threads ({script}) ...");
     let out = std::process::Command::new("bash").arg(script).args(["--threads", &threads.to_string()]).stderr(std::process::Stdio::inherit()).output();
     let peer: serde_json::Value = match out {
-        Ok(o) if o.status.success() => match serde_json::from_slice(&o.stdout) {
-            Ok(v) => v,
-            Err(e) => return println!("## peer: unreadable output ({e})"),
-        },
-        Ok(o) => return println!("## peer: failed ({})", o.status),
-        Err(e) => return println!("## peer: could not start bash ({e})"),
+        Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).map_err(|e| format!("unreadable output ({e})"))?,
+        Ok(o) => return Err(format!("failed ({})", o.status)),
+        Err(e) => return Err(format!("could not start bash ({e})")),
     };
-    let ms = |size: usize, key: &str| peer["rows"].as_array().and_then(|rows| rows.iter().find(|r| r["size"] == size)).and_then(|r| r[key].as_f64());
-    println!("## ours (flex) vs PyTorch {} + torchvision {}, {threads} threads: ms per image, ratio = ours / peer (<= 1: we are as fast or faster)", peer["torch"], peer["torchvision"]);
-    println!("{:>22} {:>10} {:>10} {:>7}", "", "ours", "peer", "ratio");
-    println!("{:>22} {:>10.1} {:>10.1} {:>7.2}", "sgemm 1024^3 GFLOP/s", sgemm, peer["sgemm_gflops"].as_f64().unwrap_or(f64::NAN), peer["sgemm_gflops"].as_f64().map_or(f64::NAN, |p| p / sgemm));
+    let ms = |size: usize, key: &str| peer["rows"].as_array().and_then(|rows| rows.iter().find(|r| r["size"] == size)).and_then(|r| r[key].as_f64()).unwrap_or(f64::NAN);
+    let title = format!("ours (flex) vs PyTorch {} + torchvision {}, {threads} threads", peer["torch"], peer["torchvision"]);
+    let peer_sgemm = peer["sgemm_gflops"].as_f64().unwrap_or(f64::NAN);
+    let mut lines = vec![("sgemm 1024^3 GFLOP/s".to_string(), sgemm, peer_sgemm, peer_sgemm / sgemm)];
     for r in ours {
         for (what, mine, key) in [("inference", r.infer_ms, "infer_ms"), ("train step", r.train_ms, "train_ms")] {
-            let theirs = ms(r.size, key).unwrap_or(f64::NAN);
-            println!("{:>22} {:>10.1} {:>10.1} {:>7.2}", format!("{what} {} px", r.size), mine, theirs, mine / theirs);
+            let theirs = ms(r.size, key);
+            lines.push((format!("{what} {} px", r.size), mine, theirs, mine / theirs));
         }
+    }
+    Ok((title, lines))
+}
+
+fn print_table(title: &str, lines: &[Line]) {
+    println!("## {title}: ms per image, ratio = ours / peer in time (<= 1: we are as fast or faster)");
+    println!("{:>22} {:>10} {:>10} {:>7}", "", "ours", "peer", "ratio");
+    for (what, ours, peer, ratio) in lines {
+        println!("{what:>22} {ours:>10.1} {peer:>10.1} {ratio:>7.2}");
     }
 }
 
+/// `LIBRA_BENCH_ROUNDS=N` (default 1) repeats ours then the peer N times and ends with each
+/// line's median over the rounds: on a shared machine one round's ratio can be off by 2x.
 fn main() {
-    let (sgemm, rows) = bench("flex (CPU)", &Device::flex());
-    if !std::env::var("LIBRA_BENCH_PEER").is_ok_and(|v| v == "0") {
-        compare_with_peer(std::thread::available_parallelism().map_or(1, |n| n.get()), sgemm, &rows);
+    let rounds: usize = std::env::var("LIBRA_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    let with_peer = !std::env::var("LIBRA_BENCH_PEER").is_ok_and(|v| v == "0");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut tables = Vec::new();
+    for round in 1..=rounds {
+        if rounds > 1 {
+            println!("# round {round} of {rounds}");
+        }
+        let (sgemm, rows) = bench("flex (CPU)", &Device::flex());
+        if with_peer {
+            match compare_with_peer(threads, sgemm, &rows) {
+                Ok((title, lines)) => {
+                    print_table(&title, &lines);
+                    tables.push((title, lines));
+                }
+                Err(why) => println!("## peer: {why}"),
+            }
+        }
+    }
+    if tables.len() > 1 {
+        let title = format!("median of {} rounds: {}", tables.len(), tables[0].0);
+        let lines: Vec<Line> = (0..tables[0].1.len())
+            .map(|i| {
+                let col = |f: fn(&Line) -> f64| median(tables.iter().map(|t| f(&t.1[i])).collect());
+                (tables[0].1[i].0.clone(), col(|l| l.1), col(|l| l.2), col(|l| l.3))
+            })
+            .collect();
+        print_table(&title, &lines);
     }
     if std::env::var("LIBRA_BENCH_WGPU").is_ok_and(|v| v == "1") {
         match Device::wgpu_options().init() {

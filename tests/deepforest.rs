@@ -2,8 +2,9 @@
 //! trained on generated shapes) learns tree crowns from DeepForest's four labelled aerial photos,
 //! cut into 320 px tiles (`common/deepforest.rs`: the data, the held-out split). Before fine-tuning the model knows no trees
 //! (a fresh one-class head, drawn from the run's seed), so held-out AP50 is about 0. Measured
-//! here (flex, 2 cores, 150 steps of 2 tiles, 4.7 min): 0.001 -> 0.279 (0.252 in 7.5 min before
-//! the depthwise and 1x1 convs had their own backward; 0.002 -> 0.293 before the head was
+//! here (flex, 2 cores, 150 steps of 2 tiles, 2.0 min): 0.001 -> 0.260 (0.279 in 4.7 min
+//! before RoIAlign and ReLU6 had their own CPU backward, whose float sums differ; 0.252 in 7.5
+//! min before the depthwise and 1x1 convs had theirs; 0.002 -> 0.293 before the head was
 //! seeded by the run); the bar is 0.2 and a gain of 0.15. Figures
 //! are printed (`cargo test --test deepforest -- --nocapture`).
 

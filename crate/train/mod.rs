@@ -13,7 +13,7 @@ use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::Transaction;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -357,7 +357,7 @@ impl Trainer {
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
         });
-        let mut sum = GradientsAccumulator::new();
+        let mut sum = burn::optim::GradientsAccumulator::new();
         for g in parts {
             sum.accumulate(&self.model, g);
         }
