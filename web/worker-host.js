@@ -37,16 +37,40 @@ self.addEventListener('error', (e) => {
   panic(errorText(e.error));
 });
 
-let wasm = null; // the module's exports, once loaded
-let download = null; // how the wasm came (downloadOf), once loaded
+const PKG = new URL('../pkg/', import.meta.url);
+const loaded = new Map(); // build folder ('' or 'threads/') -> the module's exports, once loaded
+let download = null; // how the last loaded wasm came (downloadOf)
 let memory = null; // its WebAssembly.Memory
 
-/** Loads the wasm module once; resolves with its exports. */
-export async function loadWasm() {
-  if (wasm) return wasm;
+/**
+ * How the CPU path can run in this worker: `{threads: n}` on the threaded build (`pkg/threads/`,
+ * n = the machine's cores) where the page is cross-origin isolated, as its shared memory needs,
+ * and that build was published; otherwise `{threads: 1, why}` on the page's own build.
+ */
+export async function cpuThreads() {
+  if (!self.crossOriginIsolated) {
+    return { threads: 1, why: 'the page is not cross-origin isolated: its server sends no COOP/COEP headers' };
+  }
+  const res = await fetch(new URL('threads/wasm.json', PKG), { cache: 'no-cache' }).catch(() => null);
+  if (!res?.ok) return { threads: 1, why: 'the server has no threaded build (it needs the nightly Rust toolchain)' };
+  return { threads: Math.max(1, navigator.hardwareConcurrency || 1) };
+}
+
+/** How `cpuThreads()`'s answer runs, in words for the backend details. */
+export const cpuRunsOn = ({ threads, why }) =>
+  why ? `one thread, SIMD128 (${why})` : `${threads} thread${threads === 1 ? '' : 's'} (Web Workers), SIMD128`;
+
+/**
+ * Loads the wasm module once per build; resolves with its exports. `cpu` (from `cpuThreads()`)
+ * with `threads` but no `why` selects the threaded CPU build and starts its threads.
+ */
+export async function loadWasm(cpu = null) {
+  const threads = cpu && !cpu.why ? cpu.threads : 0;
+  const dir = threads ? 'threads/' : '';
+  if (loaded.has(dir)) return loaded.get(dir);
   progress('loading the WebAssembly module…');
   try {
-    const pkg = new URL('../pkg/', import.meta.url);
+    const pkg = new URL(dir, PKG);
     // wasm.json names the wasm by its content hash (written by crate/page), so a rebuilt wasm is
     // a new URL and an unchanged one comes from the browser's cache.
     const res = await fetch(new URL('wasm.json', pkg), { cache: 'no-cache' });
@@ -55,12 +79,16 @@ export async function loadWasm() {
     const module = await import(new URL('libra_rcnn.js', pkg).href);
     const url = new URL(file, pkg);
     memory = (await module.default({ module_or_path: counted(url, bytes) })).memory;
-    wasm = module;
     download = downloadOf(url.href);
+    if (threads) {
+      progress(`starting ${threads} CPU threads…`);
+      await module.initThreadPool(threads);
+    }
+    loaded.set(dir, module);
+    return module;
   } catch (e) {
     throw new Error(`the WebAssembly module could not be loaded: ${errorText(e)}`);
   }
-  return wasm;
 }
 
 /**

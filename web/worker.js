@@ -14,7 +14,7 @@
 //   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON and memory_bytes (the wasm's)
 // Replies, progress and panics: see worker-host.js.
 
-import { errorText, loadWasm, panic, progress, serve, wasmDownload, wasmMemoryBytes } from './worker-host.js';
+import { cpuRunsOn, cpuThreads, errorText, loadWasm, panic, progress, serve, wasmDownload, wasmMemoryBytes } from './worker-host.js';
 
 const LIMITS = [
   'maxBufferSize',
@@ -29,9 +29,9 @@ let detector = null;
 let inputSize = 0;
 let gpuWatch = null; // a device of our own on the same adapter: its loss means the GPU went away
 
-// The wasm's CPU path: burn's flex backend with SIMD128 kernels, on this worker's one thread.
-const CPU_RUNS_ON = 'one thread, SIMD128';
-const cpuChoice = (reason) => ({ kind: 'cpu', reason, runsOn: CPU_RUNS_ON, adapter: null, limits: null });
+// The wasm's CPU path: burn's flex backend with SIMD128 kernels, on every core where the page
+// is cross-origin isolated, else on this worker's one thread (`runsOn` says which, from cpuThreads()).
+const cpuChoice = (reason) => ({ kind: 'cpu', reason, runsOn: null, adapter: null, limits: null });
 
 /** WebGPU if this worker has an adapter, else the CPU with the reason. */
 async function probeWebGpu() {
@@ -75,10 +75,10 @@ self.simulateGpuLoss = () => {
 
 async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   if (detector) throw new Error('this worker already holds a model');
-  wasm = await loadWasm();
   const bytes = new Uint8Array(modelBytes);
   let choice = backend === 'cpu' ? cpuChoice(cpuReason || 'CPU requested') : await probeWebGpu();
   if (choice.kind === 'webgpu') {
+    wasm = await loadWasm();
     progress('loading the model on WebGPU…');
     try {
       detector = await wasm.WebDetector.load(bytes, 'webgpu', kernels, progress);
@@ -89,6 +89,9 @@ async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
     }
   }
   if (!detector) {
+    const cpu = await cpuThreads();
+    choice.runsOn = cpuRunsOn(cpu);
+    wasm = await loadWasm(cpu);
     progress('loading the model on the CPU…');
     detector = await wasm.WebDetector.load(bytes, 'cpu', kernels, progress);
   }

@@ -7,7 +7,8 @@ use burn::backend::{Cube, DType};
 use burn::tensor::{Device, Int, Shape, Tensor};
 
 use super::wgsl::{Entry, launch};
-use super::{Fallback, KernelPlan, Kernels, wgpu_device};
+use super::device::wgpu_device;
+use super::{Fallback, KernelPlan, Kernels};
 use crate::boxes::BBox;
 
 static ASSIGN: Entry = Entry { name: "assign", files: &[include_str!("../../shaders/sampler.wgsl")], buffers: &["proposals", "gts", "max_iou", "argmax", "hist"] };

@@ -18,12 +18,14 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::{FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Cube, DType, Flex, TensorMetadata, backend_extension};
+#[cfg(feature = "gpu")]
+use burn::backend::Cube;
+use burn::backend::{Autodiff, Backend, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Shape, Tensor, TensorData};
 
 /// Convolutions with "same" padding, `bias` [cout] always given.
-#[backend_extension(Autodiff, Flex, Cube)]
+#[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu"))]
 pub trait MobileConv: Backend {
     /// Depthwise: `x` [batch, c, h, w], `weight` [c, 1, k, k], padding `k / 2` -> [batch, c, h', w'].
     fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
@@ -56,7 +58,9 @@ impl MobileConv for Flex {
     }
 }
 
+#[cfg(feature = "gpu")]
 impl MobileConv for Cube {}
+#[cfg(feature = "gpu")]
 impl<C: CheckpointStrategy> MobileConv for Autodiff<Cube, C> {}
 
 impl<C: CheckpointStrategy> MobileConv for Autodiff<Flex, C> {
@@ -234,12 +238,12 @@ impl Geometry {
 
 /// Runs `f(index, chunk)` over `chunk`-long pieces of `out`, in parallel where threads exist.
 pub(crate) fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
         use rayon::prelude::*;
         out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
     }
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
     out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
 }
 

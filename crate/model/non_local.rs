@@ -11,7 +11,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::attention::{attention_matrix, reference_attention};
 use crate::config::NonLocalInit;
-use crate::kernels::{self, KernelPlan, log_fallback, non_local_plan};
+#[cfg(feature = "gpu")]
+use crate::kernels;
+use crate::kernels::{KernelPlan, log_fallback, non_local_plan};
 
 use super::layers::{ConvConfig, ConvInit, conv_forward};
 
@@ -73,9 +75,10 @@ impl NonLocal {
         let [theta, phi, _] = self.embed(x);
         let [b, n, c] = theta.dims();
         match non_local_plan(plan, &theta.device(), [b, n, c]) {
+            #[cfg(feature = "gpu")]
             Ok(()) => kernels::non_local::attention_rows(theta, phi, pixels),
-            Err(reason) => {
-                if let Some(reason) = reason {
+            reference => {
+                if let Err(Some(reason)) = reference {
                     log_fallback("non-local attention rows", &reason);
                 }
                 let idx = Tensor::<1, Int>::from_data(TensorData::new(pixels.to_vec(), [pixels.len()]), &theta.device());
@@ -90,9 +93,10 @@ impl NonLocal {
         let [b, c, h, w] = x.dims();
         let [theta, phi, g] = self.embed(x.clone());
         let y = match non_local_plan(plan, &x.device(), [b, h * w, c]) {
+            #[cfg(feature = "gpu")]
             Ok(()) => kernels::non_local::attention(theta, phi, g),
-            Err(reason) => {
-                if let Some(reason) = reason {
+            reference => {
+                if let Err(Some(reason)) = reference {
                     log_fallback("non-local", &reason);
                 }
                 reference_attention(theta, phi, g)

@@ -19,7 +19,9 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Cube, DType, Flex, TensorMetadata, backend_extension};
+#[cfg(feature = "gpu")]
+use burn::backend::Cube;
+use burn::backend::{Autodiff, Backend, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::{AvgPoolOptions, GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -34,7 +36,7 @@ fn sample_options() -> GridSampleOptions {
 
 /// RoIAlign's sampling, differentiable in the map only: the grid comes from RoI coordinates,
 /// which Faster R-CNN does not differentiate (a gradient reaching the grid is dropped).
-#[backend_extension(Autodiff, Flex, Cube)]
+#[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu"))]
 pub trait BilinearSample: Backend {
     /// `map` [batch, c, h, w], `grid` [batch, ho, wo, 2] (x, y in [-1, 1]) -> [batch, c, ho, wo].
     fn bilinear_sample(map: FloatTensor<Self>, grid: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -51,7 +53,9 @@ impl BilinearSample for Flex {
     }
 }
 
+#[cfg(feature = "gpu")]
 impl BilinearSample for Cube {}
+#[cfg(feature = "gpu")]
 impl<C: CheckpointStrategy> BilinearSample for Autodiff<Cube, C> {}
 
 impl<C: CheckpointStrategy> BilinearSample for Autodiff<Flex, C> {

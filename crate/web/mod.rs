@@ -9,21 +9,25 @@ mod views;
 pub use detector::WebDetector;
 pub use trainer::WebTrainer;
 
-use std::cell::RefCell;
-
 use burn::module::Module;
 use burn::tensor::Device;
 
 use crate::kernels::{self, KernelPlan, Kernels};
+
+/// The page's threaded CPU build: `initThreadPool(n)` starts rayon's `n` threads as Web Workers
+/// sharing this module's memory; the page calls it once, right after loading the module.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
 use crate::model::LibraRcnn;
 use image::RgbImage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "gpu")]
 thread_local! {
     /// The WebGPU device and its `kernels::self_test` result: burn's wgpu runtime initialises
     /// once per page (worker).
-    static WEBGPU: RefCell<Option<(Device, Result<(), String>)>> = const { RefCell::new(None) };
+    static WEBGPU: std::cell::RefCell<Option<(Device, Result<(), String>)>> = const { std::cell::RefCell::new(None) };
 }
 
 /// The kernel setting the page passes with a model ("auto": large inputs, "fused": always,
@@ -77,6 +81,9 @@ pub(crate) async fn device(backend: &str, kernels: &str) -> Result<(Device, Kern
     let plan = KernelPlan::new(kernels_setting(kernels)?);
     match backend {
         "cpu" => Ok((Device::flex(), plan)),
+        #[cfg(not(feature = "gpu"))]
+        "webgpu" => Err(js_err("this build of the detector is the CPU's (threads, no WebGPU): load the page's other build for WebGPU")),
+        #[cfg(feature = "gpu")]
         "webgpu" => {
             if let Some((d, checked)) = WEBGPU.with(|w| w.borrow().clone()) {
                 return Ok((d, plan.checked(checked)));

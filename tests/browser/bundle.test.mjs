@@ -32,7 +32,7 @@ test('the bundle on a plain static server, below its root: CPU fallback, native 
       const backend = await backendOf(page);
       console.log('bundle backend:', JSON.stringify(backend));
       assert.equal(backend?.kind, 'cpu', `no WebGPU here: the bundle must run on the CPU: ${JSON.stringify(backend)}`);
-      assert.match(await page.textContent('#backend'), /one thread/, 'a page that is not cross-origin isolated says it runs single-threaded');
+      assert.match(await page.textContent('#backend'), /one thread, SIMD128 \(the page is not cross-origin isolated/, 'a page that is not cross-origin isolated says it runs single-threaded, and why');
       const r = await detectSample(page);
       assertSameAsNative(assert, r.detections, native, 'bundle CPU');
     });

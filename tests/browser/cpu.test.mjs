@@ -1,5 +1,6 @@
-// The CPU (WebAssembly) backend: forced by ?backend=cpu it gives the native CLI's detections;
-// without --enable-unsafe-webgpu and without ?backend the page falls back to it by itself.
+// The CPU (WebAssembly) backend: forced by ?backend=cpu it gives the native CLI's detections, on
+// every core (the page tool's server makes the page cross-origin isolated, so the threaded build
+// runs); without --enable-unsafe-webgpu and without ?backend the page falls back to it by itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -12,7 +13,7 @@ let native;
 before(async () => { server = await startServer(); native = await nativeDetect(); });
 after(() => server?.stop());
 
-test('?backend=cpu: CPU backend, same detections as native', { timeout: TEST_TIMEOUT }, async () => {
+test('?backend=cpu: CPU backend on every core, same detections as native', { timeout: TEST_TIMEOUT }, async () => {
   const browser = await launch({ webgpu: true }); // WebGPU available, but the URL asks for the CPU
   try {
     await onPage(browser, `${server.url}?backend=cpu`, 'cpu-forced', async (page) => {
@@ -21,8 +22,11 @@ test('?backend=cpu: CPU backend, same detections as native', { timeout: TEST_TIM
       console.log('backend:', JSON.stringify(backend));
       assert.equal(backend?.kind, 'cpu', `?backend=cpu must select the CPU backend: ${JSON.stringify(backend)}`);
       assert.match(String(backend.reason ?? ''), /backend=cpu|url|parameter/i, `the reason must mention the URL parameter: ${JSON.stringify(backend)}`);
-      assert.match(String(backend.runsOn ?? ''), /one thread/, `the CPU path must say how it runs: ${JSON.stringify(backend)}`);
-      assert.match(await page.textContent('#backend'), /one thread, SIMD128/, 'the backend details must say how the CPU path runs');
+      const { isolated, cores } = await page.evaluate(() => ({ isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+      assert.ok(isolated, 'the page tool serves the page cross-origin isolated (COOP/COEP headers)');
+      const threads = `${cores} thread${cores === 1 ? '' : 's'} (Web Workers), SIMD128`;
+      assert.equal(backend.runsOn, threads, `the CPU path must run the threaded build on every core: ${JSON.stringify(backend)}`);
+      assert.ok((await page.textContent('#backend')).includes(threads), 'the backend details must say how the CPU path runs');
 
       const r = await detectSample(page);
       console.log(`result: ${r.width}x${r.height}, ${r.detections.length} detections, total ${r.total_ms} ms`);

@@ -4,7 +4,8 @@
 //
 // Requests (main -> worker), each with an `id` (replies, progress and panics: ../worker-host.js):
 //   {type: 'create', backend: 'webgpu' | 'cpu', kernels: 'auto' | 'fused' | 'reference', modelBytes: ArrayBuffer, options}
-//       -> info {classes, input_size, train_images, held_out_images, step, steps, backend, kernels: {active, text}};
+//       -> info {classes, input_size, train_images, held_out_images, step, steps, backend, kernels: {active, text},
+//          runs_on: how the CPU path runs (threads), null on WebGPU};
 //       options: FineTuneOptions (crate/finetune.rs) as an object
 //   {type: 'addPhoto', rgba, width, height, name, boxes: [[x1, y1, x2, y2, class index]], heldOut}
 //       -> the warnings (clipped or refused boxes) as strings
@@ -12,7 +13,7 @@
 //   {type: 'evaluate'} -> {ap, ap50, ap75, per_class_ap50, images}, or null without held-out photos
 //   {type: 'export', half} -> the model as a .lrc checkpoint (ArrayBuffer)
 //   {type: 'sampling' | 'pyramid' | 'attention', ...} -> as in ../worker.js, on the model being trained
-import { loadWasm, serve } from '../worker-host.js';
+import { cpuRunsOn, cpuThreads, loadWasm, serve } from '../worker-host.js';
 
 let trainer = null;
 
@@ -23,9 +24,10 @@ function session() {
 
 async function create({ backend, kernels = 'auto', modelBytes, options }) {
   if (trainer) throw new Error('this worker already holds a training session');
-  const wasm = await loadWasm();
+  const cpu = backend === 'cpu' ? await cpuThreads() : null;
+  const wasm = await loadWasm(cpu);
   trainer = await wasm.WebTrainer.create(new Uint8Array(modelBytes), backend, kernels, JSON.stringify(options));
-  return JSON.parse(trainer.info());
+  return { ...JSON.parse(trainer.info()), runs_on: cpu && cpuRunsOn(cpu) };
 }
 
 const addPhoto = ({ rgba, width, height, name, boxes, heldOut }) =>

@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 
 /// wasm-bindgen's output module, renamed once published.
 pub const BINDGEN_WASM: &str = "libra_rcnn_bg.wasm";
+/// The response headers that make a page cross-origin isolated (`crossOriginIsolated`), which
+/// shared wasm memory needs: the threaded CPU build runs only there.
+pub const ISOLATION: [(&str, &str); 2] = [("cross-origin-opener-policy", "same-origin"), ("cross-origin-embedder-policy", "require-corp")];
 /// What the page reads first to find the wasm (`web/worker-host.js`).
 pub const MANIFEST: &str = "wasm.json";
 const STEM: &str = "libra_rcnn_bg.";

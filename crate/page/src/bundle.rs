@@ -6,18 +6,25 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::assets;
+use crate::wasm::THREADS;
 
 /// What a host that reads `_headers` (Netlify, Cloudflare Pages) sends: the hashed wasm cached
-/// for a year. Hosts that serve `.br`/`.gz` beside a file (nginx `gzip_static`, Caddy
-/// `precompressed`) send the precompressed wasm.
-const HEADERS: &str = "/pkg/libra_rcnn_bg.*\n  Cache-Control: public, max-age=31536000, immutable\n";
+/// for a year, and the page cross-origin isolated (its CPU path then runs on every core). Hosts
+/// that serve `.br`/`.gz` beside a file (nginx `gzip_static`, Caddy `precompressed`) send the
+/// precompressed wasm.
+fn headers() -> String {
+    let isolation: String = assets::ISOLATION.iter().map(|(name, value)| format!("  {name}: {value}\n")).collect();
+    let cache = "  Cache-Control: public, max-age=31536000, immutable\n";
+    format!("/*\n{isolation}/pkg/libra_rcnn_bg.*\n{cache}/pkg/threads/libra_rcnn_bg.*\n{cache}")
+}
 
 /// The page's folders under `web/` that are not part of the page (README screenshots).
 const NOT_SERVED: &[&str] = &["img"];
 
 /// Writes the page into `out`: `index.html`, `bench.html`, `web/`, `pkg/` (the wasm-bindgen
-/// glue, `wasm.json` and the published wasm) and `_headers`; replaces those if present and
-/// leaves anything else in `out` alone.
+/// glue, `wasm.json` and the published wasm; the threaded build, if built, in `pkg/threads/`
+/// with its worker script) and `_headers`; replaces those if present and leaves anything else
+/// in `out` alone.
 pub fn write(root: &Path, pkg: &Path, out: &Path) -> Result<u64> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for old in ["web", "pkg"] {
@@ -29,15 +36,28 @@ pub fn write(root: &Path, pkg: &Path, out: &Path) -> Result<u64> {
     let mut bytes = copy(&root.join("index.html"), &out.join("index.html"))?;
     bytes += copy(&root.join("web/bench.html"), &out.join("bench.html"))?;
     bytes += copy_dir(&root.join("web"), &out.join("web"), NOT_SERVED)?;
+    bytes += copy_build(pkg, &out.join("pkg"))?;
+    let threads = pkg.join(THREADS);
+    if threads.join(assets::MANIFEST).exists() {
+        bytes += copy_build(&threads, &out.join("pkg").join(THREADS))?;
+        bytes += copy_dir(&threads.join("snippets"), &out.join("pkg").join(THREADS).join("snippets"), &[])?;
+    }
+    std::fs::write(out.join("_headers"), headers())?;
+    Ok(bytes)
+}
+
+/// Copies one published build (`assets::publish`) from `pkg` to `out`: the glue, the manifest
+/// and the wasm it names, plain and compressed.
+fn copy_build(pkg: &Path, out: &Path) -> Result<u64> {
     let manifest = pkg.join(assets::MANIFEST);
     let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {} (build the page first)", manifest.display()))?;
     let wasm: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("reading {}", manifest.display()))?;
     let wasm = wasm["wasm"].as_str().with_context(|| format!("{} names no wasm", manifest.display()))?;
-    std::fs::create_dir_all(out.join("pkg"))?;
+    std::fs::create_dir_all(out)?;
+    let mut bytes = 0;
     for name in ["libra_rcnn.js", assets::MANIFEST, wasm, &format!("{wasm}.br"), &format!("{wasm}.gz")] {
-        bytes += copy(&pkg.join(name), &out.join("pkg").join(name))?;
+        bytes += copy(&pkg.join(name), &out.join(name))?;
     }
-    std::fs::write(out.join("_headers"), HEADERS)?;
     Ok(bytes)
 }
 
@@ -72,6 +92,12 @@ mod tests {
         std::fs::write(pkg.join("libra_rcnn.js"), "export default async function init() {}").unwrap();
         std::fs::write(pkg.join(assets::BINDGEN_WASM), b"\0asm\x01\0\0\0").unwrap();
         let published = assets::publish(&pkg).unwrap();
+        let threads = pkg.join(THREADS);
+        std::fs::create_dir_all(threads.join("snippets/rayon/src")).unwrap();
+        std::fs::write(threads.join("libra_rcnn.js"), "export default async function init() {}").unwrap();
+        std::fs::write(threads.join("snippets/rayon/src/workerHelpers.no-bundler.js"), "// threads").unwrap();
+        std::fs::write(threads.join(assets::BINDGEN_WASM), b"\0asm\x01\0\0\0threads").unwrap();
+        let threaded = assets::publish(&threads).unwrap();
         std::fs::create_dir_all(out.join("web/stale")).unwrap();
         std::fs::write(out.join("keep.txt"), "the user's").unwrap();
         let root = crate::project_root();
@@ -81,7 +107,13 @@ mod tests {
         }
         for ext in ["", ".br", ".gz"] {
             assert!(out.join("pkg").join(format!("{}{ext}", published.file)).is_file());
+            assert!(out.join("pkg/threads").join(format!("{}{ext}", threaded.file)).is_file());
         }
+        for file in ["libra_rcnn.js", "wasm.json", "snippets/rayon/src/workerHelpers.no-bundler.js"] {
+            assert!(out.join("pkg/threads").join(file).is_file(), "threads/{file} missing");
+        }
+        let headers = std::fs::read_to_string(out.join("_headers")).unwrap();
+        assert!(headers.starts_with("/*\n  cross-origin-opener-policy: same-origin\n  cross-origin-embedder-policy: require-corp\n"), "{headers}");
         assert!(!out.join("web/img").exists() && !out.join("web/stale").exists());
         assert_eq!(std::fs::read(out.join("web/models/default.lrc")).unwrap(), std::fs::read(root.join("web/models/default.lrc")).unwrap());
         std::fs::remove_dir_all(&tmp).unwrap();

@@ -8,7 +8,8 @@ use crate::assets;
 
 /// The page's routes: `/` is `index.html`, `/bench.html` the benchmark page, `/web/..` the
 /// page's assets and `/pkg/..` the wasm-bindgen output, its wasm sent precompressed (brotli or
-/// gzip, as the browser accepts); anything else (or a path leaving its folder) is 404. Hashed
+/// gzip, as the browser accepts; the threaded build in `/pkg/threads/`); anything else (or a
+/// path leaving its folder) is 404. Every response makes the page cross-origin isolated. Hashed
 /// files (`assets::is_hashed`) may be cached for a year; everything else says `no-cache`, so an
 /// edited or rebuilt file is revalidated (`Last-Modified`) instead of served stale.
 fn router(root: &Path, pkg: &Path) -> axum::Router {
@@ -20,16 +21,22 @@ fn router(root: &Path, pkg: &Path) -> axum::Router {
         .route_service("/bench.html", ServeFile::new(root.join("web/bench.html")))
         .nest_service("/web", ServeDir::new(root.join("web")))
         .nest_service("/pkg", ServeDir::new(pkg).precompressed_br().precompressed_gzip())
-        .layer(axum::middleware::from_fn(cache_control))
+        .layer(axum::middleware::from_fn(headers))
 }
 
-/// Sets `Cache-Control`: a year for hashed files, `no-cache` for the rest.
-async fn cache_control(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::http::{HeaderValue, header};
+/// Sets `Cache-Control` (a year for hashed files, `no-cache` for the rest) and the two headers
+/// that make the page cross-origin isolated (`ISOLATION`), so that its CPU path may share memory
+/// between threads (`SharedArrayBuffer`).
+async fn headers(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{HeaderName, HeaderValue, header};
     let hashed = assets::is_hashed(req.uri().path().rsplit('/').next().unwrap_or(""));
     let mut res = next.run(req).await;
     let value = if hashed { "public, max-age=31536000, immutable" } else { "no-cache" };
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    for (name, value) in assets::ISOLATION {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
     res
 }
 
@@ -108,6 +115,8 @@ mod tests {
             assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
             assert!(head.contains(&format!("content-type: {mime}")), "{path}: {head}");
             assert!(head.contains("cache-control: no-cache"), "{path}: {head}");
+            assert!(head.contains("cross-origin-opener-policy: same-origin"), "{path}: {head}");
+            assert!(head.contains("cross-origin-embedder-policy: require-corp"), "{path}: {head}");
         }
         for path in ["/Cargo.toml", "/web/../Cargo.toml", "/pkg/../../etc/passwd", "/web/missing.js"] {
             let head = get(path);
