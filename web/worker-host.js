@@ -39,6 +39,7 @@ self.addEventListener('error', (e) => {
 
 const PKG = new URL('../pkg/', import.meta.url);
 const loaded = new Map(); // build folder ('' or 'threads/') -> the module's exports, once loaded
+const manifests = new Map(); // build folder -> its wasm.json, fetched once
 let download = null; // how the last loaded wasm came (downloadOf)
 let memory = null; // its WebAssembly.Memory
 
@@ -51,9 +52,25 @@ export async function cpuThreads() {
   if (!self.crossOriginIsolated) {
     return { threads: 1, why: 'the page is not cross-origin isolated: its server sends no COOP/COEP headers' };
   }
-  const res = await fetch(new URL('threads/wasm.json', PKG), { cache: 'no-cache' }).catch(() => null);
-  if (!res?.ok) return { threads: 1, why: 'the server has no threaded build (it needs the nightly Rust toolchain)' };
+  if (!(await manifestOf('threads/').then(() => true, () => false))) {
+    return { threads: 1, why: 'the server has no threaded build (it needs the nightly Rust toolchain)' };
+  }
   return { threads: Math.max(1, navigator.hardwareConcurrency || 1) };
+}
+
+/**
+ * The `wasm.json` of the build in folder `dir` (under `pkg/`), fetched once per worker: it names
+ * the wasm by its content hash (written by crate/page), so a rebuilt wasm is a new URL and an
+ * unchanged one comes from the browser's cache.
+ */
+function manifestOf(dir) {
+  if (!manifests.has(dir)) {
+    manifests.set(dir, fetch(new URL(`${dir}wasm.json`, PKG), { cache: 'no-cache' }).then((res) => {
+      if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status}`);
+      return res.json();
+    }));
+  }
+  return manifests.get(dir);
 }
 
 /** How `cpuThreads()`'s answer runs, in words for the backend details. */
@@ -71,11 +88,7 @@ export async function loadWasm(cpu = null) {
   progress('loading the WebAssembly module…');
   try {
     const pkg = new URL(dir, PKG);
-    // wasm.json names the wasm by its content hash (written by crate/page), so a rebuilt wasm is
-    // a new URL and an unchanged one comes from the browser's cache.
-    const res = await fetch(new URL('wasm.json', pkg), { cache: 'no-cache' });
-    if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status}`);
-    const { wasm: file, bytes } = await res.json();
+    const { wasm: file, bytes } = await manifestOf(dir);
     const module = await import(new URL('libra_rcnn.js', pkg).href);
     const url = new URL(file, pkg);
     memory = (await module.default({ module_or_path: counted(url, bytes) })).memory;

@@ -15,7 +15,7 @@ use crate::wasm::THREADS;
 fn headers() -> String {
     let isolation: String = assets::ISOLATION.iter().map(|(name, value)| format!("  {name}: {value}\n")).collect();
     let cache = "  Cache-Control: public, max-age=31536000, immutable\n";
-    format!("/*\n{isolation}/pkg/libra_rcnn_bg.*\n{cache}/pkg/threads/libra_rcnn_bg.*\n{cache}")
+    format!("/*\n{isolation}/pkg/libra_rcnn_bg.*\n{cache}/pkg/{THREADS}/libra_rcnn_bg.*\n{cache}")
 }
 
 /// The page's folders under `web/` that are not part of the page (README screenshots).
