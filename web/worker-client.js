@@ -18,6 +18,7 @@ export class WorkerClient {
   memoryBytes = 0;
 
   #worker;
+  #panics; // the threaded build's panics on its rayon threads (crate/web/thread_panics.rs)
   #name;
   #pending = new Map(); // id -> {resolve, reject, timer}
   #nextId = 1;
@@ -26,8 +27,13 @@ export class WorkerClient {
   /** A worker running the module `url`; `name` ("detector", "trainer") goes into messages. */
   constructor(url, name) {
     this.#name = name;
-    this.#worker = new Worker(url, { type: 'module' });
+    // The worker's name is the channel its threaded build's other threads report panics on:
+    // the worker itself is blocked while they run, so those panics cannot come through it.
+    const channel = `libra-${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    this.#worker = new Worker(url, { type: 'module', name: channel });
     this.#worker.onmessage = (e) => this.#receive(e.data);
+    this.#panics = new BroadcastChannel(channel);
+    this.#panics.onmessage = (e) => this.#receive({ type: 'panic', ...e.data });
     this.#worker.onerror = (e) => {
       e.preventDefault();
       this.#die(e.message || `the ${name} worker could not start (its script failed to load)`);
@@ -75,6 +81,7 @@ export class WorkerClient {
     if (this.#closed) return;
     this.#closed = error;
     this.#worker.terminate();
+    this.#panics.close();
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       p.reject(error);

@@ -95,6 +95,8 @@ export async function loadWasm(cpu = null) {
     download = downloadOf(url.href);
     if (threads) {
       progress(`starting ${threads} CPU threads…`);
+      // Panics on the other threads reach the page on this channel (web/worker-client.js).
+      module.set_panic_channel(self.name);
       await module.initThreadPool(threads);
     }
     loaded.set(dir, module);

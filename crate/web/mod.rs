@@ -3,6 +3,8 @@
 //! cross the boundary as JSON strings; errors as JS `Error`s with a message meant for the user.
 
 mod detector;
+#[cfg(feature = "threads")]
+mod thread_panics;
 mod trainer;
 mod views;
 
@@ -16,6 +18,8 @@ use crate::kernels::{self, KernelPlan, Kernels};
 
 /// The page's threaded CPU build: `initThreadPool(n)` starts rayon's `n` threads as Web Workers
 /// sharing this module's memory; the page calls it once, right after loading the module.
+#[cfg(feature = "threads")]
+pub use thread_panics::set_panic_channel;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 use crate::model::LibraRcnn;
@@ -58,7 +62,10 @@ impl KernelStatus {
 
 #[wasm_bindgen(start)]
 fn start() {
+    #[cfg(not(feature = "threads"))]
     console_error_panic_hook::set_once();
+    #[cfg(feature = "threads")]
+    thread_panics::install_hook();
 }
 
 pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {

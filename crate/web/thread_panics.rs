@@ -1,0 +1,47 @@
+//! Panics on the threaded build's rayon threads. Each runs in a Web Worker of its own, whose
+//! messages go to the worker that owns the pool, and that worker is blocked waiting for the
+//! thread's work: a panic there would hang it without a word. So the panic hook also posts each
+//! panic on a `BroadcastChannel` that the page listens to, named by the owning worker
+//! (`set_panic_channel`; the name lives in the shared memory, so every thread sees it).
+
+use std::sync::{Once, OnceLock};
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+static CHANNEL: OnceLock<String> = OnceLock::new();
+
+/// Posts this module's panics, from any of its threads, on the `BroadcastChannel` `name` as
+/// `{message, memoryBytes}` (set once, by the worker that loaded the module).
+#[wasm_bindgen]
+pub fn set_panic_channel(name: String) {
+    let _ = CHANNEL.set(name);
+}
+
+/// Installs the hook (once per module; the hook is shared by its threads): the console as
+/// `console_error_panic_hook` does, then the channel.
+pub(super) fn install_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            console_error_panic_hook::hook(info);
+            if let Some(name) = CHANNEL.get() {
+                // Nothing more can be done if posting fails: the console has the panic.
+                let _ = broadcast(name, &info.to_string());
+            }
+        }))
+    });
+}
+
+fn broadcast(name: &str, message: &str) -> Result<(), JsValue> {
+    let class: Function = Reflect::get(&js_sys::global(), &"BroadcastChannel".into())?.dyn_into()?;
+    let channel = Reflect::construct(&class, &Array::of1(&name.into()))?;
+    let msg = Object::new();
+    Reflect::set(&msg, &"message".into(), &message.into())?;
+    let bytes = core::arch::wasm32::memory_size(0) as f64 * 65536.0;
+    Reflect::set(&msg, &"memoryBytes".into(), &bytes.into())?;
+    let method = |name: &str| -> Result<Function, JsValue> { Reflect::get(&channel, &name.into())?.dyn_into() };
+    method("postMessage")?.call1(&channel, &msg)?;
+    method("close")?.call0(&channel)?;
+    Ok(())
+}
