@@ -7,6 +7,9 @@
 //! `eval`), so it runs and is tested without a GPU, and every tensor read is async so the
 //! same code runs on WebGPU in the browser.
 
+// The threaded page build (nightly only) reports failed allocations on its threads to the page.
+#![cfg_attr(feature = "threads", feature(alloc_error_hook))]
+
 pub mod attention;
 pub mod boxes;
 pub mod checkpoint;

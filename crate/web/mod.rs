@@ -65,7 +65,7 @@ fn start() {
     #[cfg(not(feature = "threads"))]
     console_error_panic_hook::set_once();
     #[cfg(feature = "threads")]
-    thread_panics::install_hook();
+    thread_panics::install_hooks();
 }
 
 pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {

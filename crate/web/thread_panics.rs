@@ -1,7 +1,8 @@
-//! Panics on the threaded build's rayon threads. Each runs in a Web Worker of its own, whose
-//! messages go to the worker that owns the pool, and that worker is blocked waiting for the
-//! thread's work: a panic there would hang it without a word. So the panic hook also posts each
-//! panic on a `BroadcastChannel` that the page listens to, named by the owning worker
+//! Panics and failed allocations on the threaded build's rayon threads. Each runs in a Web
+//! Worker of its own, whose messages go to the worker that owns the pool, and that worker is
+//! blocked waiting for the thread's work: a panic there would hang it without a word. So the
+//! panic hook and the allocation-failure hook (which aborts without the panic hook) also post
+//! on a `BroadcastChannel` that the page listens to, named by the owning worker
 //! (`set_panic_channel`; the name lives in the shared memory, so every thread sees it).
 
 use std::sync::{Once, OnceLock};
@@ -18,19 +19,35 @@ pub fn set_panic_channel(name: String) {
     let _ = CHANNEL.set(name);
 }
 
-/// Installs the hook (once per module; the hook is shared by its threads): the console as
-/// `console_error_panic_hook` does, then the channel.
-pub(super) fn install_hook() {
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console)]
+    fn error(message: &str);
+}
+
+/// Installs the hooks (once per module; they are shared by its threads): the console (as
+/// `console_error_panic_hook` does for panics), then the channel.
+pub(super) fn install_hooks() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
             console_error_panic_hook::hook(info);
-            if let Some(name) = CHANNEL.get() {
-                // Nothing more can be done if posting fails: the console has the panic.
-                let _ = broadcast(name, &info.to_string());
-            }
-        }))
+            report(&info.to_string());
+        }));
+        std::alloc::set_alloc_error_hook(|layout| {
+            // The page's advice recognises this wording (web/train/plan.js).
+            let message = format!("memory allocation of {} bytes failed", layout.size());
+            error(&message);
+            report(&message);
+        });
     });
+}
+
+fn report(message: &str) {
+    if let Some(name) = CHANNEL.get() {
+        // Nothing more can be done if posting fails: the console has the message.
+        let _ = broadcast(name, message);
+    }
 }
 
 fn broadcast(name: &str, message: &str) -> Result<(), JsValue> {
