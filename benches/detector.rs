@@ -1,6 +1,6 @@
 //! `cargo bench`: inference and train-step time per image of the `browser` preset at 320 and
-//! 512 px, with the model's analytic FLOPs, achieved GFLOP/s, and an sgemm measured in the same
-//! run on the same device. CPU (flex) always; wgpu too when `LIBRA_BENCH_WGPU=1`.
+//! 512 px, with the model's analytic FLOPs, achieved GFLOP/s, the stage times `/bench.html`
+//! reports, and an sgemm measured in the same run on the same device. CPU (flex) always; wgpu too when `LIBRA_BENCH_WGPU=1`.
 //! Weights are random (timing does not depend on them). Median of N runs after one warm-up.
 //!
 //! The peer: the same run then times PyTorch/torchvision's Faster R-CNN + FPN at the preset's
@@ -11,11 +11,12 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Tensor};
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
-use libra_rcnn::infer::detect_batch;
-use libra_rcnn::model::flops::forward_flops;
+use libra_rcnn::LibraRcnn;
+use libra_rcnn::infer::{StageTimes, detect_batch, detect_batch_staged};
+use libra_rcnn::model::flops::{forward_flops, sgemm_gflops};
 use libra_rcnn::data::augment::Augment;
 use libra_rcnn::train::batch::to_tensors;
 use libra_rcnn::train::{TrainConfig, TrainSample, Trainer};
@@ -39,15 +40,17 @@ fn time(n: usize, mut f: impl FnMut()) -> f64 {
     }).collect())
 }
 
-fn sync<const D: usize>(t: Tensor<D>) {
-    pollster::block_on(t.into_data_async()).expect("read");
+/// Milliseconds since the bench started: the stages' and the sgemm's clock.
+fn clock() -> f64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
 }
 
-fn sgemm_gflops(dev: &Device, n: usize) -> f64 {
-    let a = Tensor::<2>::random([n, n], Distribution::Default, dev);
-    let b = Tensor::<2>::random([n, n], Distribution::Default, dev);
-    let s = time(5, || sync(a.clone().matmul(b.clone())));
-    2.0 * (n * n * n) as f64 / s / 1e9
+/// Median stage times of `n` detections of `images`, as the bench page reports them.
+fn stages(model: &LibraRcnn, images: &Tensor<4>, n: usize) -> StageTimes {
+    let runs: Vec<StageTimes> = (0..n).map(|_| pollster::block_on(detect_batch_staged(model, images.clone(), Some(&clock))).expect("detect").1).collect();
+    let m = |f: fn(&StageTimes) -> f64| median(runs.iter().map(f).collect());
+    StageTimes { backbone_neck_ms: m(|t| t.backbone_neck_ms), rpn_ms: m(|t| t.rpn_ms), roi_head_ms: m(|t| t.roi_head_ms), postprocess_ms: m(|t| t.postprocess_ms) }
 }
 
 /// Milliseconds per image at one input size.
@@ -58,7 +61,7 @@ struct Row {
 }
 
 fn bench(name: &str, dev: &Device) -> (f64, Vec<Row>) {
-    let sgemm = sgemm_gflops(dev, 1024);
+    let sgemm = pollster::block_on(sgemm_gflops(dev, 1024, 5, &clock)).expect("sgemm");
     println!("## {name}: sgemm 1024^3 {sgemm:.1} GFLOP/s");
     let mut rows = Vec::new();
     println!("{:>5} {:>10} {:>12} {:>10} {:>16} {:>12} {:>10}", "size", "fwd GFLOP", "infer ms/img", "GFLOP/s", "train GFLOP/img", "train ms/img", "GFLOP/s");
@@ -94,6 +97,11 @@ fn bench(name: &str, dev: &Device) -> (f64, Vec<Row>) {
             train / 1e9,
             step * 1e3,
             train / step / 1e9
+        );
+        let st = stages(&model, &one, 5);
+        println!(
+            "{:>5} stages of a detection (ms, median of 5, as /bench.html): backbone + neck {:.1}, RPN {:.1}, RoI head {:.1}, post-process {:.1}",
+            "", st.backbone_neck_ms, st.rpn_ms, st.roi_head_ms, st.postprocess_ms
         );
         rows.push(Row { size, infer_ms: infer * 1e3, train_ms: step * 1e3 });
     }

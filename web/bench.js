@@ -3,12 +3,15 @@
 // ?size=S (a multiple of 64: the sample is drawn at S x S and the network runs at S); reports
 // medians as a table, as JSON in #bench-result and as window.benchResult. ?backend=cpu forces the CPU;
 // ?kernels=fused|reference chooses what runs the non-local block (web/worker-client.js).
+// After the runs, an sgemm (a 1024^3 f32 matmul) on the same backend: the ceiling the
+// convolutions are read against, as `cargo bench` prints it natively.
 import { startDetector } from './detector-engine.js';
 import { WorkerDied } from './worker-client.js';
 
 // The page's limits (web/app.js): the CI's WebGPU is SwiftShader, a slow CPU emulation.
 const INIT_TIMEOUT_MS = 180_000; // load the wasm and the model; also the warm-up
-const DETECT_TIMEOUT_MS = 90_000; // one detection
+const DETECT_TIMEOUT_MS = 90_000; // one detection; also the sgemm's six matmuls
+const SGEMM_N = 1024;
 
 const MODEL_URL = new URL('models/default.lrc', import.meta.url).href;
 const SAMPLE_URL = new URL('samples/scene_0000.png', import.meta.url).href;
@@ -104,6 +107,8 @@ async function measure() {
     progress(`run ${i + 1} of ${runs}`);
     samples.push(await detectOnce());
   }
+  progress(`sgemm ${SGEMM_N}^3`);
+  const sgemmGflops = await bench.client.request({ type: 'sgemm', n: SGEMM_N }, DETECT_TIMEOUT_MS);
   const series = {
     fps: samples.map((s) => 1000 / s.round_trip_ms),
     round_trip_ms: samples.map((s) => s.round_trip_ms),
@@ -122,6 +127,7 @@ async function measure() {
     min: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, Math.min(...xs)])),
     max: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, Math.max(...xs)])),
     detections: samples.at(-1).detections.length,
+    sgemm: { n: SGEMM_N, gflops: sgemmGflops },
     first_detection_ms: bench.firstDetectionMs,
     load_log: loadLog.filter((step) => step.ms <= bench.firstDetectionMs),
     wasm_download: bench.download,
@@ -156,6 +162,7 @@ function render(result) {
   const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
   $('first-visit').textContent = `First detection ${(result.first_detection_ms / 1000).toFixed(1)} s after navigation; the wasm: `
     + (d ? `${mb(d.transfer_bytes)} on the wire${d.transfer_bytes ? '' : ' (from the cache)'}, ${mb(d.encoded_bytes)} compressed, ${mb(d.decoded_bytes)} plain, ${(d.ms / 1000).toFixed(1)} s` : 'no timing entry');
+  $('sgemm').textContent = `sgemm ${result.sgemm.n}³ on this backend: ${result.sgemm.gflops.toFixed(1)} GFLOP/s (median of 5; the ceiling of the convolutions, as \`cargo bench\` measures it natively)`;
   $('bench-result').textContent = JSON.stringify(result, null, 2);
 }
 

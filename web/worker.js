@@ -12,6 +12,7 @@
 //   {type: 'attention', rgba, width, height, x, y}   -> the parsed attention_map() JSON
 //   {type: 'lossCurves', alpha, gamma, beta, xMax, points} -> the parsed loss_curves() JSON
 //   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON and memory_bytes (the wasm's)
+//   {type: 'sgemm', n}                                  -> GFLOP/s of an n^3 f32 matmul on the detector's device
 // Replies, progress and panics: see worker-host.js.
 
 import { cpuRunsOn, cpuThreads, errorText, loadWasm, panic, progress, serve, wasmDownload, wasmMemoryBytes } from './worker-host.js';
@@ -118,6 +119,10 @@ async function detect({ rgba, width, height }) {
   return { ...JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height)), memory_bytes: wasmMemoryBytes() };
 }
 
+async function sgemm({ n }) {
+  return loaded().sgemm_gflops(n);
+}
+
 async function sampling({ rgba, width, height, boxes, seed }) {
   return JSON.parse(await loaded().sampling_view(new Uint8Array(rgba), width, height, JSON.stringify(boxes), seed));
 }
@@ -140,4 +145,4 @@ function loaded() {
   return detector;
 }
 
-serve({ init, warmup, resize, detect, sampling, pyramid, attention, lossCurves });
+serve({ init, warmup, resize, detect, sgemm, sampling, pyramid, attention, lossCurves });

@@ -1,7 +1,12 @@
 //! Analytic FLOP count of one forward pass (2 FLOPs per multiply-add; convs, FC layers and the
-//! non-local attention; element-wise work ignored), read from the model's own layer shapes.
+//! non-local attention; element-wise work ignored), read from the model's own layer shapes, and
+//! the ceiling they are read against: an sgemm measured on the same device.
 
 use burn::nn::conv::Conv2d;
+use burn::tensor::{Device, Distribution, Tensor};
+
+use crate::error::Result;
+use crate::infer::Clock;
 
 use super::LibraRcnn;
 use super::backbone::Backbone;
@@ -66,4 +71,23 @@ pub fn forward_flops(model: &LibraRcnn, rois: usize) -> f64 {
         2.0 * (i * o) as f64
     }).sum();
     total + fc * rois as f64
+}
+
+/// GFLOP/s of an `n` x `n` x `n` f32 matmul on `device`, median of `runs` after one warm-up
+/// (`clock` in milliseconds): the ceiling of what the detector's convolutions can reach there.
+/// The native bench and the bench page print it beside their detection times.
+pub async fn sgemm_gflops(device: &Device, n: usize, runs: usize, clock: Clock<'_>) -> Result<f64> {
+    let a = Tensor::<2>::random([n, n], Distribution::Default, device);
+    let b = Tensor::<2>::random([n, n], Distribution::Default, device);
+    let mut ms = Vec::with_capacity(runs);
+    for run in 0..=runs.max(1) {
+        let start = clock();
+        // One value read back: the product is complete, its transfer is not timed.
+        a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_data_async().await?.try_to_vec::<f32>()?;
+        if run > 0 {
+            ms.push(clock() - start);
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(2.0 * (n * n * n) as f64 / ms[ms.len() / 2] / 1e6)
 }

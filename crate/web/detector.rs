@@ -8,6 +8,7 @@ use super::{KernelStatus, device, js_err, now, rgb_image, views};
 use crate::{checkpoint, kernels};
 use crate::infer::{NamedDetection, StageTimes, detect_staged};
 use crate::model::LibraRcnn;
+use crate::model::flops::sgemm_gflops;
 
 #[derive(Serialize)]
 struct Info<'a> {
@@ -94,6 +95,13 @@ impl WebDetector {
         let (detections, timings) = detect_staged(&self.model, &image, Some(&now)).await.map_err(js_err)?;
         let result = DetectResult { detections, timings, total_ms: now() - start };
         Ok(serde_json::to_string(&result).expect("detections serialise"))
+    }
+
+    /// GFLOP/s of an `n`^3 f32 matmul on this detector's device, median of 5 runs: the ceiling
+    /// the bench page prints beside its detection times (`model::flops::sgemm_gflops`).
+    pub async fn sgemm_gflops(&self, n: usize) -> Result<f64, JsError> {
+        let device = self.model.devices().into_iter().next().expect("model has a device");
+        sgemm_gflops(&device, n, 5, &now).await.map_err(js_err)
     }
 
     /// The feature pyramid view of an RGBA picture (`channel` < 0: channel energy): JSON of
