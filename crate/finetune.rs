@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::eval::ApReport;
 use crate::infer::evaluate_samples;
 use crate::model::LibraRcnn;
-use crate::train::{Run, StepReport, TrainConfig, TrainSample, Trainable, Trainer};
+use crate::train::{Run, Start, StepReport, TrainConfig, TrainSample, Trainable, Trainer};
 
 /// What to train and how; every field has a default suited to 20–200 photos.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -24,8 +24,8 @@ pub struct FineTuneOptions {
     pub classes: Vec<String>,
     pub steps: usize,
     pub batch_size: usize,
-    /// Adam's learning rate; `None`: [`TrainConfig::adam_for`]'s (2e-4 for the MobileNetV2
-    /// backbone, 2e-3 for the tiny one).
+    /// Adam's learning rate; `None`: [`TrainConfig::adam_for`]'s from a checkpoint (5e-4 for
+    /// the MobileNetV2 backbone, 2e-3 for the tiny one).
     pub lr: Option<f64>,
     pub trainable: Trainable,
     /// The balancing parts to train with (an ablation); `None` keeps the model's own.
@@ -69,8 +69,7 @@ impl FineTune {
         }
         config.validate()?;
         model.config = config;
-        // The page fine-tunes a checkpoint, so its backbone starts trained.
-        let base = TrainConfig::adam_for(&model.config.backbone, true, options.steps.max(1), options.batch_size.max(1));
+        let base = TrainConfig::adam_for(&model.config.backbone, Start::Checkpoint, options.steps.max(1), options.batch_size.max(1));
         let augment = if options.augment { Augment::SMALL_DATA } else { Augment::OFF };
         let train = TrainConfig { lr: options.lr.unwrap_or(base.lr), trainable: options.trainable, augment, seed: options.seed, ..base };
         Ok(Self { run: Run::new(Trainer::new(model, train), Vec::new()), held_out: Vec::new() })

@@ -79,8 +79,9 @@ struct TrainArgs {
     batch: usize,
     #[arg(long, value_enum, default_value_t = Opt::Adam)]
     optimizer: Opt,
-    /// Learning rate (default for Adam/AdamW: 2e-4 when fine-tuning the ImageNet backbone, 2e-3
-    /// from scratch; for SGD 0.02 * batch / 16).
+    /// Learning rate (default for Adam/AdamW with MobileNetV2: 5e-4 from a checkpoint (--init),
+    /// 2e-4 from the ImageNet backbone; 2e-3 from scratch and for the tiny backbone; for SGD
+    /// 0.02 * batch / 16).
     #[arg(long)]
     lr: Option<f64>,
     /// Seed of the new layers' starting weights and of the batch order, flips and sampling.

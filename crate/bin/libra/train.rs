@@ -15,7 +15,7 @@ use libra_rcnn::infer::evaluate_samples;
 use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::model::LibraRcnn;
 use libra_rcnn::model::backbone::Backbone;
-use libra_rcnn::train::{Optimizer, Run, StepReport, TrainConfig, TrainSample, Trainer};
+use libra_rcnn::train::{Optimizer, Run, Start, StepReport, TrainConfig, TrainSample, Trainer};
 use libra_rcnn::weights;
 
 use super::report::{print_header, print_report};
@@ -58,7 +58,12 @@ pub fn run(args: &TrainArgs, out: &Path, without: &[String], half: bool, devs: &
 }
 
 fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
-    let adam = TrainConfig::adam_for(&cfg.backbone, a.pretrained || a.init.is_some(), a.steps, a.batch);
+    let start = match (&a.init, a.pretrained) {
+        (Some(_), _) => Start::Checkpoint,
+        (None, true) => Start::ImageNet,
+        (None, false) => Start::Scratch,
+    };
+    let adam = TrainConfig::adam_for(&cfg.backbone, start, a.steps, a.batch);
     let mut t = match a.optimizer {
         Opt::Sgd => TrainConfig::sgd(a.steps, a.batch),
         Opt::Adam => adam,
