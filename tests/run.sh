@@ -23,6 +23,20 @@ if [ ! -f "$CACHE/deepforest/deepforest/data/OSBS_029.xml" ]; then
   python3 -m zipfile -e "$WHEEL" "$CACHE/deepforest"
 fi
 export LIBRA_DEEPFOREST="$CACHE/deepforest/deepforest/data"
+# StarDist's labelled micrograph of cell nuclei (PyPI stardist 0.9.2, BSD-3-Clause; see NOTICE),
+# the fine-tuning bench's second real set; its reading is tested in tests/deepforest.rs. The
+# wheels differ by platform, so one is named, and the two images inside are checked.
+NUCLEI="$CACHE/stardist/stardist/data/images"
+nuclei_ok() {
+  sha256sum -c --quiet "$@" <<<"f9ccc1571b92c861ff87e28463068b43f61bd47357ed0503f711e5cd1eb97750  $NUCLEI/img2d.tif
+59ad5e820b7982ca9d13e946fa6e7f64e2714899e00a2ae6c69aa79aad53d46f  $NUCLEI/mask2d.tif"
+}
+if ! nuclei_ok >/dev/null 2>&1; then
+  python3 -m pip download --no-deps -q --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 -d "$CACHE/pypi" stardist==0.9.2
+  python3 -m zipfile -e "$CACHE"/pypi/stardist-0.9.2-cp311-*.whl "$CACHE/stardist"
+  nuclei_ok || { echo "error: StarDist's images under $NUCLEI are not the expected files: delete $CACHE/stardist and run again" >&2; exit 1; }
+fi
+export LIBRA_NUCLEI="$NUCLEI"
 # The page's pure JavaScript (dataset geometry, undo, COCO/VOC conversion): seconds, so first.
 node --test tests/unit/
 # The detector and the page tool are tested one package at a time: a `--workspace` build would

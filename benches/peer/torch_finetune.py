@@ -7,7 +7,9 @@ same DeepForest tiles and split (written by `LIBRA_FT_EXPORT=DIR cargo bench --p
 --bench finetune`), with our fine-tuning defaults: batch 2, Adam 2e-4 with our schedule (warm-up
 over steps / 20 from 0.1x, x0.1 at 9/10 of the largest budget), per-tensor gradient clipping at
 35, a horizontal flip with probability 1/2, features.0-1 frozen, frozen batch norm, no other
-augmentation. Held-out AP50 by pycocotools at each budget; training seconds exclude evaluation.
+augmentation. Held-out AP50 by pycocotools at each budget, also on the held-out tiles of the
+training tiles' forests (Yellowstone) and of the other two (OSBS, SOAP: the export names them
+`*_other-forest.png`) apart, as ours prints them; training seconds exclude evaluation.
 Prints a markdown row per seed (as ours) on stdout, progress on stderr.
 
 What differs from ours: ours starts from our detection-trained default model (web/models/
@@ -37,7 +39,7 @@ MEAN = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)  # crate/data/trans
 STD = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
 
 
-def lr_at(step, steps, lr=2e-4):
+def lr_at(step, steps, lr):
     """TrainConfig::adam_fine_tune's schedule (crate/train/mod.rs lr_at)."""
     warmup = min(steps // 20, 200)
     if step >= steps * 9 // 10:
@@ -47,8 +49,9 @@ def lr_at(step, steps, lr=2e-4):
     return lr
 
 
-def load(data, part):
-    """[(image id, [3, h, w] normalised, boxes [n, 4] x1y1x2y2)] of `part`.json, and its COCO."""
+def load(data, part, size):
+    """[(image id, [3, h, w] normalised, boxes [n, 4] x1y1x2y2)] of `part`.json, and its COCO;
+    square tiles are scaled to `size` px when given (ours letterboxes them to its input)."""
     with contextlib.redirect_stdout(sys.stderr):
         coco = COCO(str(data / f"{part}.json"))
     out = []
@@ -56,23 +59,31 @@ def load(data, part):
         pixels = torch.from_numpy(np.asarray(Image.open(data / im["file_name"]).convert("RGB"), dtype=np.float32)).permute(2, 0, 1)
         anns = coco.loadAnns(coco.getAnnIds(imgIds=im["id"], iscrowd=False))
         boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in anns)], dtype=torch.float32).view(-1, 4)
-        out.append((im["id"], (pixels - MEAN) / STD, boxes))
+        x = (pixels - MEAN) / STD
+        if size and size != x.shape[-1]:
+            assert x.shape[-1] == x.shape[-2], f"{im['file_name']}: --input needs square tiles"
+            boxes = boxes * (size / x.shape[-1])
+            x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bilinear", align_corners=False)[0]
+        out.append((im["id"], x, boxes))
     return coco, out
 
 
-def ap50(model, coco, held):
+def ap50(model, coco, held, image_ids):
+    """AP50 on the held-out images, restricted to `image_ids`."""
     model.eval()
     dets = []
     with torch.no_grad():
         for image_id, x, _ in held:
             o = model([x])[0]
+            k = coco.imgs[image_id]["width"] / x.shape[-1]  # back to the tile's pixels
             for (x1, y1, x2, y2), s in zip(o["boxes"].tolist(), o["scores"].tolist()):
-                dets.append({"image_id": image_id, "category_id": 1, "bbox": [x1, y1, x2 - x1, y2 - y1], "score": s})
+                dets.append({"image_id": image_id, "category_id": 1, "bbox": [k * x1, k * y1, k * (x2 - x1), k * (y2 - y1)], "score": s})
     model.train()
     if not dets:
         return 0.0
     with contextlib.redirect_stdout(sys.stderr):  # pycocotools prints its progress and table
         e = COCOeval(coco, coco.loadRes(dets), "bbox")
+        e.params.imgIds = image_ids
         e.evaluate()
         e.accumulate()
         e.summarize()
@@ -85,7 +96,7 @@ def run(args, imagenet, train, held_coco, held, seed):
     steps = max(args.steps)
     model = build(train[0][1].shape[-1], num_classes=1, imagenet=imagenet).train()
     params = [q for q in model.parameters() if q.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr_at(0, steps))
+    opt = torch.optim.Adam(params, lr=lr_at(0, steps, args.lr))
     order, cells, spent, t0 = [], [], 0.0, time.perf_counter()
     for step in range(steps):
         if len(order) < 2:
@@ -100,7 +111,7 @@ def run(args, imagenet, train, held_coco, held, seed):
             images.append(x)
             targets.append({"boxes": b, "labels": torch.ones(len(b), dtype=torch.int64)})
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, steps)
+            g["lr"] = lr_at(step, steps, args.lr)
         opt.zero_grad(set_to_none=True)
         sum(model(images, targets).values()).backward()
         for q in params:  # burn clips each tensor by its own norm
@@ -109,10 +120,13 @@ def run(args, imagenet, train, held_coco, held, seed):
         if step + 1 in args.steps:
             seconds = time.perf_counter() - t0 - spent
             t = time.perf_counter()
-            v = ap50(model, held_coco, held)
+            ids = sorted(held_coco.getImgIds())
+            other = [i for i in ids if "_other-forest" in held_coco.imgs[i]["file_name"]]
+            same = [i for i in ids if i not in other]
+            v, y, o = (ap50(model, held_coco, held, part) for part in (ids, same, other))
             spent += time.perf_counter() - t
-            log(f"peer, seed {seed}: AP50 {v:.3f} after {step + 1} steps ({seconds:.0f} s)")
-            cells.append((v, seconds))
+            log(f"peer, seed {seed}: AP50 {v:.3f} (Yellowstone {y:.3f}, other forests {o:.3f}) after {step + 1} steps ({seconds:.0f} s)")
+            cells.append((v, seconds, y, o))
     return cells
 
 
@@ -122,22 +136,25 @@ def main():
     p.add_argument("--steps", type=lambda s: [int(v) for v in s.split(",")], default=[150, 300, 600])
     p.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0])
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--input", type=int, help="network input side (default: the tiles'; ours: 320)")
+    p.add_argument("--lr", type=float, default=2e-4, help="Adam's rate (ours: TrainConfig::adam_fine_tune)")
     p.add_argument("--weights", type=Path, required=True, help="mobilenet_v2-b0353104.pth")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     log(f"torch {torch.__version__}, torchvision {torchvision.__version__}, {torch.get_num_threads()} threads")
     imagenet = torch.load(args.weights, map_location="cpu", weights_only=True)
-    _, train = load(args.data, "train")
-    held_coco, held = load(args.data, "held-out")
+    _, train = load(args.data, "train", args.input)
+    held_coco, held = load(args.data, "held-out", args.input)
     print(f"peer: {len(train)} training tiles, {len(held)} held out; batch 2; budgets {args.steps}")
-    print(f"| variant | seed | {' | '.join(f'AP50 @ {b} (s)' for b in args.steps)} |")
+    print(f"| variant | seed | {' | '.join(f'AP50 @ {b} (s; Yellowstone / other forests)' for b in args.steps)} |")
     rows = []
     for seed in args.seeds:
         cells = run(args, imagenet, train, held_coco, held, seed)
         rows.append(cells)
-        print(f"| torchvision, ImageNet start | {seed} | {' | '.join(f'{v:.3f} ({s:.0f})' for v, s in cells)} |", flush=True)
+        print(f"| torchvision, ImageNet start | {seed} | {' | '.join(f'{v:.3f} ({s:.0f} s; {y:.3f} / {o:.3f})' for v, s, y, o in cells)} |", flush=True)
     if len(rows) > 1:
-        print(f"| torchvision, ImageNet start | mean | {' | '.join(f'{np.mean([r[i][0] for r in rows]):.3f}' for i in range(len(args.steps)))} |")
+        mean = lambda i, k: np.mean([r[i][k] for r in rows])  # noqa: E731
+        print(f"| torchvision, ImageNet start | mean | {' | '.join(f'{mean(i, 0):.3f} ({mean(i, 2):.3f} / {mean(i, 3):.3f})' for i in range(len(args.steps)))} |")
     log(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}))
 
 

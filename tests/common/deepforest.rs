@@ -12,11 +12,13 @@ use libra_rcnn::data::{Annotated, read_image_file};
 
 pub const TILE: u32 = 320;
 
-/// One tile: pixels, boxes (label 0: tree), and whether it is held out.
+/// One tile: pixels, boxes (label 0: tree), whether it is held out, and whether it comes from
+/// another forest than the training tiles (OSBS_029, SOAP_061).
 pub struct Tile {
     pub image: RgbImage,
     pub ann: Annotated,
     pub held_out: bool,
+    pub other_forest: bool,
 }
 
 /// Where `tests/run.sh` unpacks the wheel, or `LIBRA_DEEPFOREST` (its `deepforest/data` folder).
@@ -53,7 +55,7 @@ pub fn tiles_of_trees() -> Vec<Tile> {
         let image = read_image_file(&photo_of(xml)).expect("photo");
         let other_site = !xml.file_name().unwrap().to_string_lossy().starts_with("2019_YELL");
         for (i, (image, ann)) in tiles(&image, &ann, TILE).into_iter().enumerate() {
-            out.push(Tile { image, ann, held_out: other_site || i % 5 == 4 });
+            out.push(Tile { image, ann, held_out: other_site || i % 5 == 4, other_forest: other_site });
         }
     }
     out
