@@ -90,6 +90,11 @@ def ap50(model, coco, held, image_ids):
     return float(e.stats[1])
 
 
+def split_text(v, y, o):
+    """AP50 on all held-out tiles, with the split by forest where there is one (as ours)."""
+    return f"{v:.3f}" if y is None else f"{v:.3f} ({y:.3f} / {o:.3f})"
+
+
 def run(args, imagenet, train, held_coco, held, seed):
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -122,10 +127,10 @@ def run(args, imagenet, train, held_coco, held, seed):
             t = time.perf_counter()
             ids = sorted(held_coco.getImgIds())
             other = [i for i in ids if "_other-forest" in held_coco.imgs[i]["file_name"]]
-            same = [i for i in ids if i not in other]
-            v, y, o = (ap50(model, held_coco, held, part) for part in (ids, same, other))
+            v = ap50(model, held_coco, held, ids)
+            y, o = (ap50(model, held_coco, held, [i for i in ids if i not in other]), ap50(model, held_coco, held, other)) if other else (None, None)
             spent += time.perf_counter() - t
-            log(f"peer, seed {seed}: AP50 {v:.3f} (Yellowstone {y:.3f}, other forests {o:.3f}) after {step + 1} steps ({seconds:.0f} s)")
+            log(f"peer, seed {seed}: AP50 {split_text(v, y, o)} after {step + 1} steps ({seconds:.0f} s)")
             cells.append((v, seconds, y, o))
     return cells
 
@@ -146,15 +151,17 @@ def main():
     _, train = load(args.data, "train", args.input)
     held_coco, held = load(args.data, "held-out", args.input)
     print(f"peer: {len(train)} training tiles, {len(held)} held out; batch 2; budgets {args.steps}")
-    print(f"| variant | seed | {' | '.join(f'AP50 @ {b} (s; Yellowstone / other forests)' for b in args.steps)} |")
+    forests = any("_other-forest" in im["file_name"] for im in held_coco.imgs.values())
+    split = " (Yellowstone / other forests)" if forests else ""
+    print(f"| variant | seed | {' | '.join(f'AP50 @ {b}{split}, s' for b in args.steps)} |")
     rows = []
     for seed in args.seeds:
         cells = run(args, imagenet, train, held_coco, held, seed)
         rows.append(cells)
-        print(f"| torchvision, ImageNet start | {seed} | {' | '.join(f'{v:.3f} ({s:.0f} s; {y:.3f} / {o:.3f})' for v, s, y, o in cells)} |", flush=True)
+        print(f"| torchvision, ImageNet start | {seed} | {' | '.join(f'{split_text(v, y, o)}, {s:.0f}' for v, s, y, o in cells)} |", flush=True)
     if len(rows) > 1:
-        mean = lambda i, k: np.mean([r[i][k] for r in rows])  # noqa: E731
-        print(f"| torchvision, ImageNet start | mean | {' | '.join(f'{mean(i, 0):.3f} ({mean(i, 2):.3f} / {mean(i, 3):.3f})' for i in range(len(args.steps)))} |")
+        mean = lambda i, k: None if rows[0][i][k] is None else np.mean([r[i][k] for r in rows])  # noqa: E731
+        print(f"| torchvision, ImageNet start | mean | {' | '.join(split_text(mean(i, 0), mean(i, 2), mean(i, 3)) for i in range(len(args.steps)))} |")
     log(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}))
 
 
