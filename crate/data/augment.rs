@@ -1,17 +1,25 @@
-//! Training-time augmentation for small datasets, on a letterboxed image and its boxes: a zoom
-//! in or out (scale jitter inside the fixed network input) and mmdetection's photometric
-//! distortion without its hue step (brightness, contrast, saturation).
+//! Training-time augmentation for small datasets, on a letterboxed image and its boxes: for
+//! photos taken from above, the turns and mirrors that keep them plausible; a zoom in or out
+//! (scale jitter inside the fixed network input); and mmdetection's photometric distortion
+//! without its hue step (brightness, contrast, saturation).
+
+use std::borrow::Cow;
 
 use image::RgbImage;
 use image::imageops::{self, FilterType};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::transform::PAD_RGB;
+use super::transform::{PAD_RGB, transpose, vflip};
 
 /// What [`augment`] may change; [`Augment::OFF`] changes nothing.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Augment {
+    /// Photos taken from above (aerial, microscopy), where no direction is up: each image is
+    /// also flipped top-bottom and transposed, each with probability 1/2 (with the training's
+    /// left-right flip, all eight quarter turns and mirrors, equally likely).
+    pub overhead: bool,
     /// The content is scaled by a factor drawn uniformly from `[min, max]` about a random point
     /// (below 1: smaller, padded; above 1: larger, cropped). `(1, 1)`: no zoom.
     pub zoom: (f32, f32),
@@ -21,9 +29,15 @@ pub struct Augment {
 }
 
 impl Augment {
-    pub const OFF: Self = Self { zoom: (1.0, 1.0), photometric: false };
+    pub const OFF: Self = Self { overhead: false, zoom: (1.0, 1.0), photometric: false };
     /// For fine-tuning on a few photos.
-    pub const SMALL_DATA: Self = Self { zoom: (0.75, 1.33), photometric: true };
+    pub const SMALL_DATA: Self = Self { overhead: false, zoom: (0.75, 1.33), photometric: true };
+
+    /// The page's and the CLI's two switches: [`Self::SMALL_DATA`]'s zoom and photometric
+    /// changes, and turns for photos taken from above.
+    pub fn choose(zoom_and_colour: bool, overhead: bool) -> Self {
+        Self { overhead, ..if zoom_and_colour { Self::SMALL_DATA } else { Self::OFF } }
+    }
 }
 
 impl Default for Augment {
@@ -40,6 +54,16 @@ const MIN_SIDE: f32 = 2.0;
 /// `image` (square or not) and its `boxes` (with `labels`) changed as `aug` says, drawing from
 /// `rng`. A zoom that would leave no box is not applied.
 pub fn augment(image: &RgbImage, boxes: &[[f32; 4]], labels: &[usize], aug: &Augment, rng: &mut impl Rng) -> (RgbImage, Vec<[f32; 4]>, Vec<usize>) {
+    let mut turned = (Cow::Borrowed(image), Cow::Borrowed(boxes));
+    if aug.overhead {
+        for turn in [vflip, transpose] {
+            if rng.random_bool(0.5) {
+                let (img, b) = turn(&turned.0, &turned.1);
+                turned = (Cow::Owned(img), Cow::Owned(b));
+            }
+        }
+    }
+    let (image, boxes) = (turned.0.as_ref(), turned.1.as_ref());
     let (lo, hi) = aug.zoom;
     let mut out = if hi > lo || lo != 1.0 {
         let factor = if hi > lo { rng.random_range(lo..=hi) } else { lo };
@@ -135,6 +159,24 @@ mod tests {
     }
 
     #[test]
+    fn overhead_turns_to_each_of_four_orientations_with_boxes_on_their_pixels() {
+        // A red pixel at (0, 1) under box (0, 1, 1, 2); top-bottom flips and transposes of a
+        // 4 x 4 image take it to (0, 1), (0, 2), (1, 0) and (2, 0).
+        let mut img = RgbImage::new(4, 4);
+        img.put_pixel(0, 1, image::Rgb([255, 0, 0]));
+        let aug = Augment { overhead: true, ..Augment::OFF };
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..32 {
+            let (out, boxes, labels) = augment(&img, &[[0.0, 1.0, 1.0, 2.0]], &[5], &aug, &mut ChaCha8Rng::seed_from_u64(seed));
+            let (x, y, _) = out.enumerate_pixels().find(|p| p.2.0 == [255, 0, 0]).expect("the red pixel stays");
+            assert_eq!(boxes, vec![[x as f32, y as f32, x as f32 + 1.0, y as f32 + 1.0]], "seed {seed}");
+            assert_eq!(labels, vec![5]);
+            seen.insert((x, y));
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![(0, 1), (0, 2), (1, 0), (2, 0)]);
+    }
+
+    #[test]
     fn photometric_follows_its_formula() {
         let mut img = RgbImage::from_pixel(1, 1, image::Rgb([100, 150, 200]));
         photometric(&mut img, 10.0, 1.5, 1.0);
@@ -153,7 +195,7 @@ mod tests {
         // A box in the far corner zoomed 4x: unless the zoom's point is within 4 % of that
         // corner the box leaves the canvas, and then the zoom is not applied.
         let corner = [[60.0, 60.0, 64.0, 64.0]];
-        let aug = Augment { zoom: (4.0, 4.0), photometric: false };
+        let aug = Augment { zoom: (4.0, 4.0), ..Augment::OFF };
         let results: Vec<_> = (0..20).map(|seed| augment(&img, &corner, &[0], &aug, &mut ChaCha8Rng::seed_from_u64(seed))).collect();
         assert!(results.iter().all(|(_, kept, _)| kept.len() == 1), "every result keeps its box");
         assert!(results.iter().any(|r| *r == (img.clone(), corner.to_vec(), vec![0])), "some zooms fell back to the image as it was");

@@ -1,4 +1,4 @@
-//! Image/box transforms for the network input: letterbox resize, horizontal flip, normalisation.
+//! Image/box transforms for the network input: letterbox resize, flips, normalisation.
 
 use image::RgbImage;
 use image::imageops::{self, FilterType};
@@ -95,6 +95,21 @@ pub fn hflip(img: &RgbImage, boxes: &[[f32; 4]]) -> (RgbImage, Vec<[f32; 4]>) {
     (imageops::flip_horizontal(img), flipped)
 }
 
+/// Mirrors the image top-bottom; boxes follow: y1' = H - y2, y2' = H - y1.
+pub fn vflip(img: &RgbImage, boxes: &[[f32; 4]]) -> (RgbImage, Vec<[f32; 4]>) {
+    let h = img.height() as f32;
+    let flipped = boxes.iter().map(|b| [b[0], h - b[3], b[2], h - b[1]]).collect();
+    (imageops::flip_vertical(img), flipped)
+}
+
+/// Swaps the axes (mirror about the main diagonal, a W x H image becomes H x W): pixel (x, y)
+/// moves to (y, x), boxes [x1, y1, x2, y2] become [y1, x1, y2, x2].
+pub fn transpose(img: &RgbImage, boxes: &[[f32; 4]]) -> (RgbImage, Vec<[f32; 4]>) {
+    // A quarter turn clockwise sends (x, y) to (H - 1 - y, x); the mirror then to (y, x).
+    let swapped = boxes.iter().map(|b| [b[1], b[0], b[3], b[2]]).collect();
+    (imageops::flip_horizontal(&imageops::rotate90(img)), swapped)
+}
+
 /// Planar float tensor data, layout [3, h, w] (channel R, G, B; then row; then column):
 /// `out[c * h * w + y * w + x] = (img[x, y][c] - MEAN[c]) / STD[c]`.
 pub fn to_chw_normalized(img: &RgbImage) -> Vec<f32> {
@@ -187,6 +202,23 @@ mod tests {
         assert_eq!(f.get_pixel(0, 0).0, [0, 0, 0]);
         // (1, 2.5) -> (4 - 2.5, 4 - 1) = (1.5, 3).
         assert_eq!(boxes, vec![[3.0, 0.0, 4.0, 1.0], [1.5, 0.0, 3.0, 1.0]]);
+    }
+
+    #[test]
+    fn vflip_and_transpose_move_pixels_and_boxes() {
+        // 3 wide, 2 high; a red pixel at (2, 0) under box (2, 0, 3, 1), and box (0, 0.5, 1, 2).
+        let mut img = RgbImage::new(3, 2);
+        img.put_pixel(2, 0, image::Rgb([255, 0, 0]));
+        let boxes = [[2.0, 0.0, 3.0, 1.0], [0.0, 0.5, 1.0, 2.0]];
+        let (v, vb) = vflip(&img, &boxes);
+        assert_eq!(v.get_pixel(2, 1).0, [255, 0, 0]);
+        // y: (0, 1) -> (2 - 1, 2 - 0) = (1, 2); (0.5, 2) -> (0, 1.5).
+        assert_eq!(vb, vec![[2.0, 1.0, 3.0, 2.0], [0.0, 0.0, 1.0, 1.5]]);
+        let (t, tb) = transpose(&img, &boxes);
+        assert_eq!(t.dimensions(), (2, 3));
+        assert_eq!(t.get_pixel(0, 2).0, [255, 0, 0]);
+        assert_eq!(t.get_pixel(1, 0).0, [0, 0, 0]);
+        assert_eq!(tb, vec![[0.0, 2.0, 1.0, 3.0], [0.5, 0.0, 2.0, 1.0]]);
     }
 
     #[test]

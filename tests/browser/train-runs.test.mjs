@@ -74,6 +74,9 @@ test('a finished run comes back after a reload: curves, AP50, model copies; Use 
   const STEPS = 20;
   await onNewPage(browser, `${server.url}?backend=cpu`, 'train-runs-reload', async (page) => {
     await prepare(page);
+    // This run trains with both augmentation switches on; the trainer refuses options it does not know.
+    await page.check('#train-augment');
+    await page.check('#train-overhead');
     await startRun(page, 1, STEPS, 10);
     await waitTraining(page, 'the run to end and be saved', (n) => {
       const r = window.libraTraining.state.runs[0];
@@ -81,6 +84,7 @@ test('a finished run comes back after a reload: curves, AP50, model copies; Use 
     }, STEPS);
     const before = (await training(page)).runs[0];
     assert.equal(before.state, 'done', `the run failed: ${before.error}`);
+    assert.deepEqual([before.options.augment, before.options.overhead], [true, true]);
     const final = Buffer.from(await page.evaluate(() => window.libraTraining.modelBase64(1)), 'base64');
 
     await reload(page);
@@ -103,6 +107,7 @@ test('a finished run comes back after a reload: curves, AP50, model copies; Use 
     const total = (await chartLines(page, 'train-loss-chart')).find((l) => l.label === 'Total, smoothed (run 1)');
     assert.deepEqual(total.points.map(([x]) => x), range(1, STEPS), 'the loss curve has every step');
     assert.match(await page.textContent('#train-runs tr[data-run-id="1"]'), /done.*20 \/ 20/);
+    assert.match(await page.getAttribute('#train-runs tr[data-run-id="1"] th', 'title'), /flips, turns, zoom and colour$/);
     assert.match(await page.textContent('#train-storage'), /^Kept in this browser: 1 run with its settings and curves, and 2 model copies \(0\.\d MB; at most 250 MB/);
 
     // Download gives the final model as it was before the reload; the older copy works as the detector.

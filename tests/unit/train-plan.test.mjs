@@ -2,7 +2,7 @@
 // web/teach/balanced-l1-curves.js' batch points): expected values worked out by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { balanceLabel, crashText, defaultSteps, ranOutOfMemory, readOptions, splitPhotos, splitText, startEval, timeLeft } from '../../web/train/plan.js';
+import { augmentLabel, balanceLabel, crashText, defaultSteps, ranOutOfMemory, readOptions, splitPhotos, splitText, startEval, timeLeft } from '../../web/train/plan.js';
 import { apSeries, lossSeries, smooth } from '../../web/train/charts.js';
 import { batchPoints } from '../../web/teach/balanced-l1-curves.js';
 
@@ -31,10 +31,10 @@ test('default steps: about 15 passes, within 60..1500', () => {
 });
 
 test('the form is checked field by field and becomes FineTuneOptions', () => {
-  const ok = { steps: '40', batchSize: '2', lr: '', inputSize: '320', proposals: '500', evalEvery: '10', trainable: 'All', iouBalanced: true, bfp: false, balancedL1: true };
+  const ok = { steps: '40', batchSize: '2', lr: '', inputSize: '320', proposals: '500', evalEvery: '10', trainable: 'All', iouBalanced: true, bfp: false, balancedL1: true, overhead: true };
   const r = readOptions(ok, ['cat']);
   assert.deepEqual(r, {
-    options: { classes: ['cat'], steps: 40, batch_size: 2, lr: null, trainable: 'All', balance: { iou_balanced: true, bfp: false, balanced_l1: true }, input_size: 320, proposals: 500, seed: 0 },
+    options: { classes: ['cat'], steps: 40, batch_size: 2, lr: null, trainable: 'All', balance: { iou_balanced: true, bfp: false, balanced_l1: true }, input_size: 320, proposals: 500, augment: false, overhead: true, seed: 0 },
     evalEvery: 10,
   });
   assert.equal(readOptions({ ...ok, lr: '1e-3' }, ['cat']).options.lr, 0.001);
@@ -42,6 +42,12 @@ test('the form is checked field by field and becomes FineTuneOptions', () => {
   assert.match(readOptions({ ...ok, steps: '2.5' }, []).error, /Steps must be a whole number.*"2.5"/);
   assert.match(readOptions({ ...ok, lr: 'fast' }, []).error, /Learning rate/);
   assert.match(readOptions({ ...ok, trainable: 'Backbone' }, []).error, /layers/);
+});
+
+test('a run\'s title names its augmentation', () => {
+  assert.equal(augmentLabel({ augment: false, overhead: false }), 'flips');
+  assert.equal(augmentLabel({ augment: true, overhead: true }), 'flips, turns, zoom and colour');
+  assert.equal(augmentLabel({}), 'flips'); // runs stored before the choice existed
 });
 
 test('runs are named by the parts switched off', () => {

@@ -97,9 +97,16 @@ export function readOptions(values, classes, seed = 0) {
     balance,
     input_size: n.inputSize,
     proposals: n.proposals,
+    augment: Boolean(values.augment),
+    overhead: Boolean(values.overhead),
     seed,
   };
   return { options, evalEvery: n.evalEvery };
+}
+
+/** The augmentation a run trains with, for its title: "flips", "flips, turns, zoom and colour". */
+export function augmentLabel({ augment, overhead }) {
+  return `flips${overhead ? ', turns' : ''}${augment ? ', zoom and colour' : ''}`;
 }
 
 /** "all three balancing parts", "without BFP", "without IoU-balanced sampling and Balanced L1". */

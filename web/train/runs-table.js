@@ -4,7 +4,7 @@
 // runs, and what this browser keeps of them (./store.js) or why it cannot.
 import { el } from '../dom.js';
 import { plural } from '../words.js';
-import { fmt, startEval, STATE_TEXT } from './plan.js';
+import { augmentLabel, fmt, startEval, STATE_TEXT } from './plan.js';
 import { interruptedText, saveFailedText, sizeText, storageText } from './storage.js';
 
 export class RunsTable {
@@ -39,7 +39,7 @@ export class RunsTable {
     if (!row) {
       const remove = el('button', { type: 'button', textContent: 'Delete' });
       remove.addEventListener('click', () => this.deleteRuns([r]));
-      const title = `from ${r.from}; ${r.options.trainable}, ${r.options.input_size} px, ${r.options.batch_size} per step`;
+      const title = `from ${r.from}; ${r.options.trainable}, ${r.options.input_size} px, ${r.options.batch_size} per step, ${augmentLabel(r.options)}`;
       row = el('tr', {}, el('th', { scope: 'row', textContent: `Run ${r.id}: ${r.label}`, title }), el('td'), el('td'), el('td'), el('td'), el('td'), el('td', {}, remove));
       row.dataset.runId = r.id;
       this.rows.set(r, row);

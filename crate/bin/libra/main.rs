@@ -105,6 +105,14 @@ struct TrainArgs {
     /// xavier2019 (the authors' 2019 code), to compare.
     #[arg(long, value_enum)]
     non_local_init: Option<NonLocalInitArg>,
+    /// Zoom (x0.75-1.33) and photometric changes (brightness, contrast, saturation) after the
+    /// left-right flip, for a few photos.
+    #[arg(long)]
+    augment: bool,
+    /// The photos are taken from above (aerial, microscopy): also flip them top-bottom and
+    /// transpose them (all eight quarter turns and mirrors).
+    #[arg(long)]
+    overhead: bool,
     /// Split each batch over N devices, data parallel (the same training as on one device):
     /// with --backend wgpu the first N discrete GPUs, with flex N workers on the CPU (no faster
     /// than one, which already uses every core; for checking).

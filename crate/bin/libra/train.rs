@@ -10,6 +10,7 @@ use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use libra_rcnn::checkpoint;
 use libra_rcnn::config::{Balance, BackboneConfig, DetectorConfig};
+use libra_rcnn::data::augment::Augment;
 use libra_rcnn::eval::ApReport;
 use libra_rcnn::infer::evaluate_samples;
 use libra_rcnn::kernels::KernelPlan;
@@ -73,6 +74,7 @@ fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
         t.lr = lr;
     }
     t.seed = a.seed;
+    t.augment = Augment::choose(a.augment, a.overhead);
     t
 }
 
