@@ -2,7 +2,7 @@
 //! (`tests/common/deepforest.rs`) with each recipe variant, held-out AP50 and wall time at each
 //! budget. `cargo bench --profile dev --bench finetune`; `LIBRA_FT_STEPS=150,300,600` (budgets:
 //! one run to the largest, measured at each; the schedule is the largest's),
-//! `LIBRA_FT_VARIANTS=hflip,augment,overhead,neck,heads,input512,lr5e-4` (which rows; `+`
+//! `LIBRA_FT_VARIANTS=hflip,augment,turns,neck,heads,input512,lr5e-4` (which rows; `+`
 //! combines parts, e.g. `augment+input512`), `LIBRA_FT_SEEDS=0` (seeds; the table gives each
 //! seed's AP50 and their mean). Times are training seconds so far; each budget's figure is also printed as it comes,
 //! with AP50 on the held-out tiles of the training tiles' forests (Yellowstone) and of the two
@@ -38,12 +38,12 @@ fn variant(name: &str, class: &str, steps: usize, seed: u64) -> FineTuneOptions 
     name.split('+').fold(base, |o, part| match part {
         "hflip" => o,
         "augment" => FineTuneOptions { augment: true, ..o },
-        "overhead" => FineTuneOptions { overhead: true, ..o },
+        "turns" => FineTuneOptions { turns: true, ..o },
         "neck" => FineTuneOptions { trainable: Trainable::NeckAndHeads, ..o },
         "heads" => FineTuneOptions { trainable: Trainable::Heads, ..o },
         _ if part.starts_with("input") => FineTuneOptions { input_size: Some(part[5..].parse().expect("inputN: a side in pixels")), ..o },
         _ if part.starts_with("lr") => FineTuneOptions { lr: Some(part[2..].parse().expect("lrX: Adam's learning rate, e.g. lr5e-4")), ..o },
-        other => panic!("unknown variant part {other}: expected hflip, augment, overhead, neck, heads, inputN (N: network input side) or lrX (X: learning rate)"),
+        other => panic!("unknown variant part {other}: expected hflip, augment, turns, neck, heads, inputN (N: network input side) or lrX (X: learning rate)"),
     })
 }
 

@@ -36,15 +36,15 @@ pub struct FineTuneOptions {
     pub proposals: Option<usize>,
     /// Zoom and photometric augmentation ([`Augment::SMALL_DATA`]) after the flip.
     pub augment: bool,
-    /// Photos taken from above (aerial, microscopy): also flipped top-bottom and transposed
-    /// ([`Augment::overhead`]).
-    pub overhead: bool,
+    /// Images where no direction is up (microscopy): also flipped top-bottom and transposed
+    /// ([`Augment::turns`]).
+    pub turns: bool,
     pub seed: u64,
 }
 
 impl Default for FineTuneOptions {
     fn default() -> Self {
-        Self { classes: Vec::new(), steps: 300, batch_size: 2, lr: None, trainable: Trainable::All, balance: None, input_size: None, proposals: None, augment: false, overhead: false, seed: 0 }
+        Self { classes: Vec::new(), steps: 300, batch_size: 2, lr: None, trainable: Trainable::All, balance: None, input_size: None, proposals: None, augment: false, turns: false, seed: 0 }
     }
 }
 
@@ -73,7 +73,7 @@ impl FineTune {
         config.validate()?;
         model.config = config;
         let base = TrainConfig::adam_for(&model.config.backbone, Start::Checkpoint, options.steps.max(1), options.batch_size.max(1));
-        let augment = Augment::choose(options.augment, options.overhead);
+        let augment = Augment::choose(options.augment, options.turns);
         let train = TrainConfig { lr: options.lr.unwrap_or(base.lr), trainable: options.trainable, augment, seed: options.seed, ..base };
         Ok(Self { run: Run::new(Trainer::new(model, train), Vec::new()), held_out: Vec::new() })
     }

@@ -1,5 +1,5 @@
 //! Training-time augmentation for small datasets, on a letterboxed image and its boxes: for
-//! photos taken from above, the turns and mirrors that keep them plausible; a zoom in or out
+//! images where no direction is up, quarter turns and mirrors; a zoom in or out
 //! (scale jitter inside the fixed network input); and mmdetection's photometric distortion
 //! without its hue step (brightness, contrast, saturation).
 
@@ -16,10 +16,10 @@ use super::transform::{PAD_RGB, transpose, vflip};
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Augment {
-    /// Photos taken from above (aerial, microscopy), where no direction is up: each image is
-    /// also flipped top-bottom and transposed, each with probability 1/2 (with the training's
-    /// left-right flip, all eight quarter turns and mirrors, equally likely).
-    pub overhead: bool,
+    /// For images where no direction is up (microscopy): each image is also flipped top-bottom
+    /// and transposed, each with probability 1/2 (with the training's left-right flip, all
+    /// eight quarter turns and mirrors, equally likely).
+    pub turns: bool,
     /// The content is scaled by a factor drawn uniformly from `[min, max]` about a random point
     /// (below 1: smaller, padded; above 1: larger, cropped). `(1, 1)`: no zoom.
     pub zoom: (f32, f32),
@@ -29,14 +29,14 @@ pub struct Augment {
 }
 
 impl Augment {
-    pub const OFF: Self = Self { overhead: false, zoom: (1.0, 1.0), photometric: false };
+    pub const OFF: Self = Self { turns: false, zoom: (1.0, 1.0), photometric: false };
     /// For fine-tuning on a few photos.
-    pub const SMALL_DATA: Self = Self { overhead: false, zoom: (0.75, 1.33), photometric: true };
+    pub const SMALL_DATA: Self = Self { turns: false, zoom: (0.75, 1.33), photometric: true };
 
     /// The page's and the CLI's two switches: [`Self::SMALL_DATA`]'s zoom and photometric
-    /// changes, and turns for photos taken from above.
-    pub fn choose(zoom_and_colour: bool, overhead: bool) -> Self {
-        Self { overhead, ..if zoom_and_colour { Self::SMALL_DATA } else { Self::OFF } }
+    /// changes, and turns for images where no direction is up.
+    pub fn choose(zoom_and_colour: bool, turns: bool) -> Self {
+        Self { turns, ..if zoom_and_colour { Self::SMALL_DATA } else { Self::OFF } }
     }
 }
 
@@ -52,10 +52,11 @@ const MIN_VISIBLE: f32 = 0.5;
 const MIN_SIDE: f32 = 2.0;
 
 /// `image` (square or not) and its `boxes` (with `labels`) changed as `aug` says, drawing from
-/// `rng`. A zoom that would leave no box is not applied.
+/// `rng`. A zoom that would leave no box is not applied; a transpose swaps a non-square image's
+/// sides (training's letterboxed inputs are square).
 pub fn augment(image: &RgbImage, boxes: &[[f32; 4]], labels: &[usize], aug: &Augment, rng: &mut impl Rng) -> (RgbImage, Vec<[f32; 4]>, Vec<usize>) {
     let mut turned = (Cow::Borrowed(image), Cow::Borrowed(boxes));
-    if aug.overhead {
+    if aug.turns {
         for turn in [vflip, transpose] {
             if rng.random_bool(0.5) {
                 let (img, b) = turn(&turned.0, &turned.1);
@@ -159,12 +160,12 @@ mod tests {
     }
 
     #[test]
-    fn overhead_turns_to_each_of_four_orientations_with_boxes_on_their_pixels() {
+    fn turns_go_to_each_of_four_orientations_with_boxes_on_their_pixels() {
         // A red pixel at (0, 1) under box (0, 1, 1, 2); top-bottom flips and transposes of a
         // 4 x 4 image take it to (0, 1), (0, 2), (1, 0) and (2, 0).
         let mut img = RgbImage::new(4, 4);
         img.put_pixel(0, 1, image::Rgb([255, 0, 0]));
-        let aug = Augment { overhead: true, ..Augment::OFF };
+        let aug = Augment { turns: true, ..Augment::OFF };
         let mut seen = std::collections::BTreeSet::new();
         for seed in 0..32 {
             let (out, boxes, labels) = augment(&img, &[[0.0, 1.0, 1.0, 2.0]], &[5], &aug, &mut ChaCha8Rng::seed_from_u64(seed));

@@ -76,7 +76,7 @@ test('a finished run comes back after a reload: curves, AP50, model copies; Use 
     await prepare(page);
     // This run trains with both augmentation switches on; the trainer refuses options it does not know.
     await page.check('#train-augment');
-    await page.check('#train-overhead');
+    await page.check('#train-turns');
     await startRun(page, 1, STEPS, 10);
     await waitTraining(page, 'the run to end and be saved', (n) => {
       const r = window.libraTraining.state.runs[0];
@@ -84,7 +84,7 @@ test('a finished run comes back after a reload: curves, AP50, model copies; Use 
     }, STEPS);
     const before = (await training(page)).runs[0];
     assert.equal(before.state, 'done', `the run failed: ${before.error}`);
-    assert.deepEqual([before.options.augment, before.options.overhead], [true, true]);
+    assert.deepEqual([before.options.augment, before.options.turns], [true, true]);
     const final = Buffer.from(await page.evaluate(() => window.libraTraining.modelBase64(1)), 'base64');
 
     await reload(page);

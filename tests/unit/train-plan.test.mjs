@@ -31,10 +31,10 @@ test('default steps: about 15 passes, within 60..1500', () => {
 });
 
 test('the form is checked field by field and becomes FineTuneOptions', () => {
-  const ok = { steps: '40', batchSize: '2', lr: '', inputSize: '320', proposals: '500', evalEvery: '10', trainable: 'All', iouBalanced: true, bfp: false, balancedL1: true, overhead: true };
+  const ok = { steps: '40', batchSize: '2', lr: '', inputSize: '320', proposals: '500', evalEvery: '10', trainable: 'All', iouBalanced: true, bfp: false, balancedL1: true, turns: true };
   const r = readOptions(ok, ['cat']);
   assert.deepEqual(r, {
-    options: { classes: ['cat'], steps: 40, batch_size: 2, lr: null, trainable: 'All', balance: { iou_balanced: true, bfp: false, balanced_l1: true }, input_size: 320, proposals: 500, augment: false, overhead: true, seed: 0 },
+    options: { classes: ['cat'], steps: 40, batch_size: 2, lr: null, trainable: 'All', balance: { iou_balanced: true, bfp: false, balanced_l1: true }, input_size: 320, proposals: 500, augment: false, turns: true, seed: 0 },
     evalEvery: 10,
   });
   assert.equal(readOptions({ ...ok, lr: '1e-3' }, ['cat']).options.lr, 0.001);
@@ -45,8 +45,8 @@ test('the form is checked field by field and becomes FineTuneOptions', () => {
 });
 
 test('a run\'s title names its augmentation', () => {
-  assert.equal(augmentLabel({ augment: false, overhead: false }), 'flips');
-  assert.equal(augmentLabel({ augment: true, overhead: true }), 'flips, turns, zoom and colour');
+  assert.equal(augmentLabel({ augment: false, turns: false }), 'flips');
+  assert.equal(augmentLabel({ augment: true, turns: true }), 'flips, turns, zoom and colour');
   assert.equal(augmentLabel({}), 'flips'); // runs stored before the choice existed
 });
 

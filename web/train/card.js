@@ -23,7 +23,7 @@ export class TrainCard {
     this.ui = {
       split: $('train-split'), layers: $('train-layers'), steps: $('train-steps'), batch: $('train-batch'), lr: $('train-lr'), size: $('train-size'),
       proposals: $('train-proposals'), evalEvery: $('train-eval-every'), iouBalanced: $('train-iou-balanced'), bfp: $('train-bfp'), balancedL1: $('train-balanced-l1'),
-      augment: $('train-augment'), overhead: $('train-overhead'),
+      augment: $('train-augment'), turns: $('train-turns'),
       start: $('train-start'), pause: $('train-pause'), stop: $('train-stop'), progress: $('train-progress'), status: $('train-status'),
       lossChart: $('train-loss-chart'), apChart: $('train-ap-chart'),
     };
@@ -168,7 +168,7 @@ export class TrainCard {
       steps: this.ui.steps.value, batchSize: this.ui.batch.value, lr: this.ui.lr.value, inputSize: this.ui.size.value, proposals: this.ui.proposals.value,
       evalEvery: this.ui.evalEvery.value, trainable: this.ui.layers.value,
       iouBalanced: this.ui.iouBalanced.checked, bfp: this.ui.bfp.checked, balancedL1: this.ui.balancedL1.checked,
-      augment: this.ui.augment.checked, overhead: this.ui.overhead.checked,
+      augment: this.ui.augment.checked, turns: this.ui.turns.checked,
     };
     const read = readOptions(values, this.split.classes);
     if (read.error) return this.host.say(read.error);

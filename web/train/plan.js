@@ -98,15 +98,15 @@ export function readOptions(values, classes, seed = 0) {
     input_size: n.inputSize,
     proposals: n.proposals,
     augment: Boolean(values.augment),
-    overhead: Boolean(values.overhead),
+    turns: Boolean(values.turns),
     seed,
   };
   return { options, evalEvery: n.evalEvery };
 }
 
 /** The augmentation a run trains with, for its title: "flips", "flips, turns, zoom and colour". */
-export function augmentLabel({ augment, overhead }) {
-  return `flips${overhead ? ', turns' : ''}${augment ? ', zoom and colour' : ''}`;
+export function augmentLabel({ augment, turns }) {
+  return `flips${turns ? ', turns' : ''}${augment ? ', zoom and colour' : ''}`;
 }
 
 /** "all three balancing parts", "without BFP", "without IoU-balanced sampling and Balanced L1". */

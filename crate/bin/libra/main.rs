@@ -109,10 +109,10 @@ struct TrainArgs {
     /// left-right flip, for a few photos.
     #[arg(long)]
     augment: bool,
-    /// The photos are taken from above (aerial, microscopy): also flip them top-bottom and
-    /// transpose them (all eight quarter turns and mirrors).
+    /// No direction is up in these images (microscopy): also flip them top-bottom and transpose
+    /// them (all eight quarter turns and mirrors).
     #[arg(long)]
-    overhead: bool,
+    turns: bool,
     /// Split each batch over N devices, data parallel (the same training as on one device):
     /// with --backend wgpu the first N discrete GPUs, with flex N workers on the CPU (no faster
     /// than one, which already uses every core; for checking).

@@ -74,7 +74,7 @@ fn train_config(a: &TrainArgs, cfg: &DetectorConfig) -> TrainConfig {
         t.lr = lr;
     }
     t.seed = a.seed;
-    t.augment = Augment::choose(a.augment, a.overhead);
+    t.augment = Augment::choose(a.augment, a.turns);
     t
 }
 
