@@ -21,6 +21,9 @@ test('every fifth labelled photo is held out, by id; photos without boxes are le
   const few = splitPhotos({ ...ds, images: ds.images.slice(0, 3) });
   assert.ok(few.photos.every((p) => !p.heldOut), 'fewer than 5 labelled photos: none held out');
   assert.match(splitText(few), /label at least 5 photos/);
+  // One full stop at the end, however the sentence ends (it once read "to train..").
+  assert.equal(splitText({ photos: [], unlabelled: [] }), 'No photo has boxes yet: label some photos above to train.');
+  assert.equal(splitText({ photos: [], unlabelled: ['a.jpg', 'b.jpg'] }), 'No photo has boxes yet: label some photos above to train; 2 photos without boxes are left out.');
 });
 
 test('default steps: about 15 passes, within 60..1500', () => {

@@ -51,7 +51,7 @@ export function defaultSteps(train, batch) {
 export function splitText({ photos, unlabelled, unused = [] }) {
   const held = photos.filter((p) => p.heldOut).length;
   const train = photos.length - held;
-  let text = photos.length === 0 ? 'No photo has boxes yet: label some photos above to train.' : `${plural(train, 'photo')} to train on`;
+  let text = photos.length === 0 ? 'No photo has boxes yet: label some photos above to train' : `${plural(train, 'photo')} to train on`;
   if (photos.length > 0) {
     text += held > 0 ? `, ${held} held out to measure AP50` : ` (label at least ${MIN_FOR_HOLD_OUT} photos to hold some out and measure AP50)`;
   }
