@@ -1,6 +1,7 @@
 //! `cargo bench`: inference and train-step time per image of the `browser` preset at 320 and
 //! 512 px, with the model's analytic FLOPs, achieved GFLOP/s, the stage times `/bench.html`
-//! reports, and an sgemm measured in the same run on the same device. CPU (flex) always; wgpu too when `LIBRA_BENCH_WGPU=1`.
+//! reports, and an sgemm measured in the same run on the same device. CPU (flex) always; wgpu
+//! too when `LIBRA_BENCH_WGPU=1`.
 //! Weights are random (timing does not depend on them). Median of N runs after one warm-up.
 //!
 //! The peer: the same run then times PyTorch/torchvision's Faster R-CNN + FPN at the preset's

@@ -9,6 +9,7 @@ use image::RgbImage;
 use libra_rcnn::data::tile::tiles;
 use libra_rcnn::data::voc::{VocClasses, read_voc_file};
 use libra_rcnn::data::{Annotated, read_image_file};
+use libra_rcnn::weights::cache_dir;
 
 pub const TILE: u32 = 320;
 
@@ -26,8 +27,7 @@ fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("LIBRA_DEEPFOREST") {
         return PathBuf::from(dir);
     }
-    let cache = std::env::var_os("LIBRA_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/libra-rcnn"));
-    cache.join("deepforest/deepforest/data")
+    cache_dir().join("deepforest/deepforest/data")
 }
 
 /// The photo beside `xml` (OSBS_029's annotation names its .tif; the .png is the same picture).

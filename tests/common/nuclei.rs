@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use image::{Rgb, RgbImage};
 use libra_rcnn::data::Annotated;
 use libra_rcnn::data::tile::tiles;
+use libra_rcnn::weights::cache_dir;
 
 pub const TILE: u32 = 256;
 
@@ -24,8 +25,7 @@ fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("LIBRA_NUCLEI") {
         return PathBuf::from(dir);
     }
-    let cache = std::env::var_os("LIBRA_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/libra-rcnn"));
-    cache.join("stardist/stardist/data/images")
+    cache_dir().join("stardist/stardist/data/images")
 }
 
 /// A one-page, one-channel 16-bit TIFF: (width, height, values row by row).
