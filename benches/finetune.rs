@@ -1,12 +1,12 @@
 //! How well small data trains: the default model fine-tuned on DeepForest's tree-crown tiles
 //! (`tests/common/deepforest.rs`) with each recipe variant, held-out AP50 and wall time at each
-//! budget. `cargo bench --profile dev --bench finetune`; `LIBRA_FT_STEPS=150,300,600` (budgets:
-//! one run to the largest, measured at each; the schedule is the largest's),
-//! `LIBRA_FT_VARIANTS=hflip,augment,turns,neck,heads,input512,lr5e-4` (which rows; `+`
-//! combines parts, e.g. `augment+input512`), `LIBRA_FT_SEEDS=0` (seeds; the table gives each
-//! seed's AP50 and their mean). Times are training seconds so far; each budget's figure is also printed as it comes,
-//! with AP50 on the held-out tiles of the training tiles' forests (Yellowstone) and of the two
-//! other forests (OSBS, SOAP) apart.
+//! budget. `cargo bench --profile dev --bench finetune`; `LIBRA_FT_STEPS=150,300,600` (budgets: one
+//! run to the largest, measured at each; the schedule is the largest's),
+//! `LIBRA_FT_VARIANTS=hflip,augment,turns,neck,heads,input512,lr5e-4` (which rows; `+` combines
+//! parts, e.g. `augment+input512`), `LIBRA_FT_SEEDS=0` (seeds; the table gives each seed's AP50 and
+//! their mean). Times are training seconds so far; each budget's figure is also printed as it
+//! comes, with AP50 on the held-out tiles of the training tiles' forests (Yellowstone) and of the
+//! two other forests (OSBS, SOAP) apart.
 //! `LIBRA_FT_EXPORT=DIR` writes the tiles and their split as COCO instead (for the peer).
 //! `LIBRA_FT_DATA=nuclei` runs on the second real set instead, StarDist's cell nuclei
 //! (`tests/common/nuclei.rs`: three 256 px training tiles, one held out).
