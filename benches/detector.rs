@@ -22,9 +22,8 @@ use libra_rcnn::data::augment::Augment;
 use libra_rcnn::train::batch::to_tensors;
 use libra_rcnn::train::{TrainConfig, TrainSample, Trainer};
 
-/// The CLI's allocator (see `Cargo.toml`), so that the bench times what `libra` runs.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "../crate/bin/libra/alloc.rs"]
+mod alloc;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -147,6 +146,7 @@ fn print_table(title: &str, lines: &[Line]) {
 /// `LIBRA_BENCH_ROUNDS=N` (default 1) repeats ours then the peer N times and ends with each
 /// line's median over the rounds: on a shared machine one round's ratio can be off by 2x.
 fn main() {
+    alloc::keep_freed_memory();
     let rounds: usize = std::env::var("LIBRA_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
     let with_peer = !std::env::var("LIBRA_BENCH_PEER").is_ok_and(|v| v == "0");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

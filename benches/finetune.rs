@@ -15,6 +15,8 @@
 mod deepforest;
 #[path = "../tests/common/nuclei.rs"]
 mod nuclei;
+#[path = "../crate/bin/libra/alloc.rs"]
+mod alloc;
 
 use std::path::Path;
 use std::time::Instant;
@@ -78,6 +80,7 @@ fn data() -> (&'static str, Vec<deepforest::Tile>) {
 }
 
 fn main() {
+    alloc::keep_freed_memory();
     let (class, tiles) = data();
     if let Some(dir) = std::env::var_os("LIBRA_FT_EXPORT") {
         return export(class, &tiles, Path::new(&dir));

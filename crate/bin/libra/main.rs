@@ -2,6 +2,7 @@
 //! line (flags, shared argument types) and the dispatch; each command lives in its own module.
 
 mod ablation;
+mod alloc;
 mod detect;
 mod draw;
 mod eval;
@@ -23,9 +24,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use libra_rcnn::config::{DetectorConfig, NonLocalInit};
 use libra_rcnn::kernels::{self, KernelPlan, Kernels};
 use source::Source;
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "libra", version, about = "Libra R-CNN: train, evaluate and run an object detector")]
@@ -290,6 +288,7 @@ fn training_devices(b: Backend, dev: &Device, n: u32) -> Result<Vec<Device>> {
 }
 
 fn main() -> Result<()> {
+    alloc::keep_freed_memory();
     env_logger::init();
     let cli = Cli::parse();
     let mode = match cli.kernels {
@@ -309,5 +308,22 @@ fn main() -> Result<()> {
         Command::Ablation { args, seeds } => ablation::run(&args, &seeds, &training_devices(cli.backend, &dev, args.devices)?, &plan),
         Command::Export { model, out, half } => export::run(&model, &out, half, &dev),
         Command::Scenes { count, size, seed, out, y4m } => scenes::run(count, size, seed, &out, y4m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    unsafe extern "C" {
+        fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+    }
+
+    #[test]
+    fn keep_freed_memory_sets_mimallocs_purge_delay() {
+        // mimalloc v3's default for purge_delay is 1000 ms; another number means its option list
+        // moved and alloc::PURGE_DELAY names another option.
+        let get = || unsafe { mi_option_get(super::alloc::PURGE_DELAY) };
+        assert_eq!(get(), 1000, "mimalloc's option {} is not purge_delay", super::alloc::PURGE_DELAY);
+        super::alloc::keep_freed_memory();
+        assert_eq!(get(), -1);
     }
 }
