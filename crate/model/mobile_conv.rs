@@ -89,13 +89,16 @@ impl<C: CheckpointStrategy> MobileConv for Autodiff<Flex, C> {
 
 /// `x` (f32) clamped to [0, 6], in place where `x` is not shared, on every core (flex's
 /// elementwise ops run on one).
-fn clamp6(mut x: FlexTensor) -> FlexTensor {
-    if !x.layout().is_contiguous() || x.layout().start_offset() != 0 {
-        x = x.to_contiguous();
-    }
+fn clamp6(x: FlexTensor) -> FlexTensor {
+    let mut x = contiguous_from_zero(x);
     let n = x.layout().num_elements();
     for_chunks(&mut x.storage_mut::<f32>()[..n], 1 << 14, |_, v| v.iter_mut().for_each(|e| *e = e.clamp(0.0, 6.0)));
     x
+}
+
+/// `x` itself where its elements are its storage's first ones in order, else a contiguous copy.
+fn contiguous_from_zero(x: FlexTensor) -> FlexTensor {
+    if x.layout().is_contiguous() && x.layout().start_offset() == 0 { x } else { x.to_contiguous() }
 }
 
 /// ReLU6's backward; its state: the output `y`. `dx = dy` where `0 < y < 6`, else 0.
@@ -108,14 +111,15 @@ impl Backward<Flex, 1> for Relu6Backward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let dy = grads.consume::<Flex>(&ops.node);
         if let [Some(node)] = ops.parents {
-            let (y, dy) = (ops.state.to_contiguous(), dy.to_contiguous());
-            let shape = y.shape().to_vec();
-            let mut dx = dy.storage::<f32>().to_vec();
-            for_chunks(&mut dx, 1 << 16, |chunk, dx| {
+            let y = contiguous_from_zero(ops.state);
+            // dx overwrites dy (`storage_mut` copies it where it is shared).
+            let mut dx = contiguous_from_zero(dy);
+            let n = dx.layout().num_elements();
+            for_chunks(&mut dx.storage_mut::<f32>()[..n], 1 << 16, |chunk, dx| {
                 let y = &y.storage::<f32>()[chunk << 16..][..dx.len()];
                 dx.iter_mut().zip(y).for_each(|(d, &y)| *d = if y > 0.0 && y < 6.0 { *d } else { 0.0 });
             });
-            grads.register::<Flex>(node.id, flex(dx, shape));
+            grads.register::<Flex>(node.id, dx);
         }
     }
 }
