@@ -92,7 +92,7 @@ export async function loadWasm(cpu = null) {
     const module = await import(new URL('libra_rcnn.js', pkg).href);
     const url = new URL(file, pkg);
     memory = (await module.default({ module_or_path: counted(url, bytes) })).memory;
-    download = downloadOf(url.href);
+    download = await downloadOf(url.href);
     if (threads) {
       progress(`starting ${threads} CPU threads…`);
       // Panics on the other threads reach the page on this channel (web/worker-client.js).
@@ -129,11 +129,24 @@ async function counted(url, total) {
   return new Response(body, { status: res.status, statusText: res.statusText, headers: { 'Content-Type': 'application/wasm' } });
 }
 
-/** The wasm's download as Resource Timing saw it: bytes on the wire (0 from the cache), compressed and plain body bytes, milliseconds. */
+/**
+ * Resolves with the wasm's download as Resource Timing saw it: bytes on the wire (0 from the
+ * cache), compressed and plain body bytes, milliseconds; null if no entry comes within 2 s.
+ */
 function downloadOf(href) {
+  const of = (entry) => ({ transfer_bytes: entry.transferSize, encoded_bytes: entry.encodedBodySize, decoded_bytes: entry.decodedBodySize, ms: entry.duration });
   const entry = performance.getEntriesByName(href).at(-1);
-  if (!entry) return null;
-  return { transfer_bytes: entry.transferSize, encoded_bytes: entry.encodedBodySize, decoded_bytes: entry.decodedBodySize, ms: entry.duration };
+  if (entry) return Promise.resolve(of(entry));
+  // The entry is queued when the response ends, which can come after the compile that read it.
+  return new Promise((resolve) => {
+    const done = (value) => { observer.disconnect(); clearTimeout(timer); resolve(value); };
+    const observer = new PerformanceObserver((list) => {
+      const late = list.getEntriesByName(href).at(-1);
+      if (late) done(of(late));
+    });
+    const timer = setTimeout(() => done(null), 2000);
+    observer.observe({ type: 'resource', buffered: true });
+  });
 }
 
 /** The wasm's download (downloadOf), null before it loads. */
