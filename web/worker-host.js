@@ -40,7 +40,7 @@ self.addEventListener('error', (e) => {
 const PKG = new URL('../pkg/', import.meta.url);
 const loaded = new Map(); // build folder ('' or 'threads/') -> the module's exports, once loaded
 const manifests = new Map(); // build folder -> its wasm.json, fetched once
-let download = null; // how the last loaded wasm came (downloadOf)
+let download = Promise.resolve(null); // how the last loaded wasm came (downloadOf)
 let memory = null; // its WebAssembly.Memory
 
 /**
@@ -92,7 +92,7 @@ export async function loadWasm(cpu = null) {
     const module = await import(new URL('libra_rcnn.js', pkg).href);
     const url = new URL(file, pkg);
     memory = (await module.default({ module_or_path: counted(url, bytes) })).memory;
-    download = await downloadOf(url.href);
+    download = downloadOf(url.href); // not awaited: the entry can come after the module
     if (threads) {
       progress(`starting ${threads} CPU threads…`);
       // Panics on the other threads reach the page on this channel (web/worker-client.js).
@@ -131,25 +131,22 @@ async function counted(url, total) {
 
 /**
  * Resolves with the wasm's download as Resource Timing saw it: bytes on the wire (0 from the
- * cache), compressed and plain body bytes, milliseconds; null if no entry comes within 2 s.
+ * cache), compressed and plain body bytes, milliseconds; null if no entry comes within 2 s. The
+ * entry is queued when the response ends, which can come after the compile that read it.
  */
 function downloadOf(href) {
-  const of = (entry) => ({ transfer_bytes: entry.transferSize, encoded_bytes: entry.encodedBodySize, decoded_bytes: entry.decodedBodySize, ms: entry.duration });
-  const entry = performance.getEntriesByName(href).at(-1);
-  if (entry) return Promise.resolve(of(entry));
-  // The entry is queued when the response ends, which can come after the compile that read it.
   return new Promise((resolve) => {
     const done = (value) => { observer.disconnect(); clearTimeout(timer); resolve(value); };
     const observer = new PerformanceObserver((list) => {
-      const late = list.getEntriesByName(href).at(-1);
-      if (late) done(of(late));
+      const entry = list.getEntriesByName(href).at(-1);
+      if (entry) done({ transfer_bytes: entry.transferSize, encoded_bytes: entry.encodedBodySize, decoded_bytes: entry.decodedBodySize, ms: entry.duration });
     });
     const timer = setTimeout(() => done(null), 2000);
     observer.observe({ type: 'resource', buffered: true });
   });
 }
 
-/** The wasm's download (downloadOf), null before it loads. */
+/** Resolves with the wasm's download (downloadOf); null before it loads. */
 export const wasmDownload = () => download;
 
 /** Bytes of wasm memory the instance has grown to (0 before it loads). */

@@ -99,7 +99,7 @@ async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   const info = JSON.parse(detector.info());
   inputSize = info.input_size;
   const { gpuAdapter, ...backendInfo } = choice;
-  return { backend: backendInfo, info, download: wasmDownload() };
+  return { backend: backendInfo, info, download: await wasmDownload() };
 }
 
 async function warmup() {
