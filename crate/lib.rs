@@ -36,7 +36,9 @@ pub use model::LibraRcnn;
 /// Test helpers: a CPU device and async reads run to completion.
 #[cfg(test)]
 pub(crate) mod testing {
-    use burn::tensor::{Device, Tensor};
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    use burn::tensor::{Device, Distribution, Tensor, Tolerance};
 
     pub fn device() -> Device {
         Device::flex()
@@ -51,5 +53,25 @@ pub(crate) mod testing {
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             assert!((g - w).abs() <= tol, "index {i}: got {g}, want {w} (tol {tol})\ngot {got:?}");
         }
+    }
+
+    /// `ours` and burn's `conv2d` with `options` on random `x`, weights of shape `w` and a bias:
+    /// the same outputs and the same gradients of x, weight and bias under a random linear loss.
+    pub fn assert_same_as_conv2d(x: [usize; 4], w: [usize; 4], ours: impl Fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>, options: ConvOptions<2>) {
+        let dev = Device::flex().autodiff();
+        let xi = Tensor::<4>::random(x, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let wi = Tensor::<4>::random(w, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let b = Tensor::<1>::random([w[0]], Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let mine = ours(xi.clone(), wi.clone(), b.clone());
+        let theirs = conv2d(xi.clone(), wi.clone(), Some(b.clone()), options);
+        assert_eq!(mine.dims(), theirs.dims(), "x {x:?}, weight {w:?}");
+        let r = Tensor::<4>::random(mine.dims(), Distribution::Normal(0.0, 1.0), &dev);
+        let ga = (mine.clone() * r.clone()).sum().backward();
+        let gb = (theirs.clone() * r).sum().backward();
+        let tol = Tolerance::<f32>::absolute(1e-4);
+        mine.into_data().assert_approx_eq(&theirs.into_data(), tol);
+        xi.grad(&ga).unwrap().into_data().assert_approx_eq(&xi.grad(&gb).unwrap().into_data(), tol);
+        wi.grad(&ga).unwrap().into_data().assert_approx_eq(&wi.grad(&gb).unwrap().into_data(), tol);
+        b.grad(&ga).unwrap().into_data().assert_approx_eq(&b.grad(&gb).unwrap().into_data(), tol);
     }
 }

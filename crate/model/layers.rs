@@ -10,6 +10,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::dense_conv::dense_conv2d;
 use super::mobile_conv::{depthwise_conv2d, pointwise_conv2d, relu6};
 
 /// Batch norm with fixed statistics and affine (`y = (x - mean) / sqrt(var + eps) * weight + bias`);
@@ -64,16 +65,20 @@ impl FrozenBatchNorm {
     }
 }
 
-/// `conv.forward(x)`, with 1x1 stride-1 convs through [`pointwise_conv2d`] (its fast CPU backward).
+/// `conv.forward(x)`, with 1x1 stride-1 convs through [`pointwise_conv2d`] and other odd
+/// square stride-1 convs with "same" padding through [`dense_conv2d`] (their fast CPU backward).
 /// `x`: [batch, cin, h, w].
 pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let unpadded = matches!(conv.padding, PaddingConfig2d::Same | PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0));
-    if conv.kernel_size == [1, 1] && conv.stride == [1, 1] && conv.groups == 1 && unpadded {
-        let cout = conv.weight.dims()[0];
-        let bias = conv.bias.as_ref().map_or_else(|| Tensor::zeros([cout], &x.device()), |b| b.val());
-        return pointwise_conv2d(x, conv.weight.val(), bias);
+    let [k, kw] = conv.kernel_size;
+    let p = k / 2;
+    let plain = conv.stride == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1] && k == kw && k % 2 == 1;
+    let bias = || conv.bias.as_ref().map_or_else(|| Tensor::zeros([conv.weight.dims()[0]], &conv.weight.device()), |b| b.val());
+    match conv.padding {
+        PaddingConfig2d::Same | PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0) if plain && k == 1 => pointwise_conv2d(x, conv.weight.val(), bias()),
+        PaddingConfig2d::Same if plain => dense_conv2d(x, conv.weight.val(), bias()),
+        PaddingConfig2d::Explicit(t, l, b, r) if plain && [t, l, b, r] == [p; 4] => dense_conv2d(x, conv.weight.val(), bias()),
+        _ => conv.forward(x),
     }
-    conv.forward(x)
 }
 
 /// The activation closing a [`ConvBnAct`].

@@ -126,7 +126,7 @@ impl Backward<Flex, 1> for Relu6Backward {
 
 /// flex's conv2d, its gradients from `backward` (which keeps `x` and `weight`); burn's own
 /// autodiff conv for other dtypes.
-fn flex_conv_with<C: CheckpointStrategy, B: Backward<Flex, 3, State = (FlexTensor, FlexTensor)>>(
+pub(crate) fn flex_conv_with<C: CheckpointStrategy, B: Backward<Flex, 3, State = (FlexTensor, FlexTensor)>>(
     backward: B,
     x: FloatTensor<Autodiff<Flex, C>>,
     weight: FloatTensor<Autodiff<Flex, C>>,
@@ -214,17 +214,17 @@ pub(crate) fn flex(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// Sizes of one depthwise conv: input [batch, c, h, w], kernel `k`, stride, padding `k / 2`, output [oh, ow].
-struct Geometry {
-    x: [usize; 4],
-    k: usize,
-    stride: usize,
-    pad: usize,
-    out: [usize; 2],
+/// Sizes of one conv with padding `k / 2`: input [batch, c, h, w], kernel `k`, stride, output [oh, ow].
+pub(crate) struct Geometry {
+    pub(crate) x: [usize; 4],
+    pub(crate) k: usize,
+    pub(crate) stride: usize,
+    pub(crate) pad: usize,
+    pub(crate) out: [usize; 2],
 }
 
 impl Geometry {
-    fn new(x: [usize; 4], k: usize, stride: usize) -> Self {
+    pub(crate) fn new(x: [usize; 4], k: usize, stride: usize) -> Self {
         let pad = k / 2;
         let out = [x[2], x[3]].map(|n| (n + 2 * pad - k) / stride + 1);
         Self { x, k, stride, pad, out }
@@ -232,7 +232,7 @@ impl Geometry {
 
     /// The output positions `i` (of `n`) whose tap `u` reads an input row/column inside [0, size):
     /// `0 <= i * stride + u - pad < size`.
-    fn valid(&self, u: usize, n: usize, size: usize) -> std::ops::Range<usize> {
+    pub(crate) fn valid(&self, u: usize, n: usize, size: usize) -> std::ops::Range<usize> {
         let (s, last_tap) = (self.stride as isize, size as isize - 1 + self.pad as isize - u as isize);
         let first = self.pad.saturating_sub(u).div_ceil(self.stride);
         let last = if last_tap < 0 { 0 } else { ((last_tap / s + 1) as usize).min(n) };
@@ -350,7 +350,7 @@ pub fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Ten
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::module::conv2d;
+    use crate::testing::assert_same_as_conv2d;
     use burn::tensor::{Device, Distribution, Tolerance};
 
     /// Depthwise: forward and the gradients of `x`, `weight` and `bias` equal burn's generic conv2d backward.
@@ -385,26 +385,6 @@ mod tests {
         let (ga, gb) = ((mine.clone() * r.clone()).sum().backward(), (theirs.clone() * r).sum().backward());
         mine.into_data().assert_approx_eq(&theirs.into_data(), tol);
         x.grad(&ga).unwrap().into_data().assert_approx_eq(&x.grad(&gb).unwrap().into_data(), tol);
-    }
-
-    /// `ours` and burn's `conv2d` with `options` on random `x`, weights of shape `w` and a bias:
-    /// the same outputs and the same gradients of x, weight and bias under a random linear loss.
-    fn assert_same_as_conv2d(x: [usize; 4], w: [usize; 4], ours: impl Fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>, options: ConvOptions<2>) {
-        let dev = Device::flex().autodiff();
-        let xi = Tensor::<4>::random(x, Distribution::Normal(0.0, 1.0), &dev).require_grad();
-        let wi = Tensor::<4>::random(w, Distribution::Normal(0.0, 1.0), &dev).require_grad();
-        let b = Tensor::<1>::random([w[0]], Distribution::Normal(0.0, 1.0), &dev).require_grad();
-        let mine = ours(xi.clone(), wi.clone(), b.clone());
-        let theirs = conv2d(xi.clone(), wi.clone(), Some(b.clone()), options);
-        assert_eq!(mine.dims(), theirs.dims(), "x {x:?}, weight {w:?}");
-        let r = Tensor::<4>::random(mine.dims(), Distribution::Normal(0.0, 1.0), &dev);
-        let ga = (mine.clone() * r.clone()).sum().backward();
-        let gb = (theirs.clone() * r).sum().backward();
-        let tol = Tolerance::<f32>::absolute(1e-4);
-        mine.into_data().assert_approx_eq(&theirs.into_data(), tol);
-        xi.grad(&ga).unwrap().into_data().assert_approx_eq(&xi.grad(&gb).unwrap().into_data(), tol);
-        wi.grad(&ga).unwrap().into_data().assert_approx_eq(&wi.grad(&gb).unwrap().into_data(), tol);
-        b.grad(&ga).unwrap().into_data().assert_approx_eq(&b.grad(&gb).unwrap().into_data(), tol);
     }
 
     /// The loops against a hand-computed case: 1 channel 2x2 input, 3x3 ones kernel, stride 1:

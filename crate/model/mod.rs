@@ -3,6 +3,7 @@
 pub mod backbone;
 pub mod bbox_head;
 pub mod bfp;
+pub mod dense_conv;
 pub mod mobile_conv;
 pub mod detector;
 pub mod flops;
