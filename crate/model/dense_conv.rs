@@ -22,7 +22,7 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Shape, Tensor};
 
-use super::mobile_conv::{Geometry, flex, flex_conv_with, for_chunks};
+use super::mobile_conv::{Geometry, batch_outer, flex, flex_conv_with, for_chunks};
 
 /// A convolution at stride 1 with padding `k / 2`, one group, `bias` [cout] always given.
 #[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu"))]
@@ -59,8 +59,8 @@ impl Backward<Flex, 3> for DenseBackward {
     type State = (FlexTensor, FlexTensor);
 
     /// With `dy` as [batch, cout, n] (n = h w), `W` as [cout, cin k k] and `col(x)` as
-    /// [batch, cin k k, n]: `dx = col2im(W^T dy)`, `dW^T = sum over the batch of col(x) dy^T`,
-    /// `db = sum of dy` (matmuls on transposed views).
+    /// [batch, cin k k, n]: `dx = col2im(W^T dy)`, `dW = sum over the batch of dy col(x)^T`
+    /// ([`batch_outer`]), `db = sum of dy` (matmuls on transposed views).
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, w) = ops.state;
@@ -76,11 +76,8 @@ impl Backward<Flex, 3> for DenseBackward {
             grads.register::<Flex>(node.id, flex(col2im(&geo, dcol.storage::<f32>()), geo.x.to_vec()));
         }
         if let Some(node) = w_parent {
-            // As `dW^T = col(x) dy^T`: gemm reads both operands along n, twice the speed of
-            // `dy col(x)^T` on these shapes.
             let col = flex(im2col(&geo, x.to_contiguous().storage::<f32>()), vec![batch, taps, n]);
-            let dwt = Flex::float_sum_dim(Flex::float_matmul(col, Flex::float_swap_dims(dy.clone(), 1, 2)), 0);
-            let dw = Flex::float_swap_dims(Flex::float_reshape(dwt, Shape::new([taps, cout])), 0, 1).to_contiguous();
+            let dw = batch_outer(dy.clone(), col);
             grads.register::<Flex>(node.id, Flex::float_reshape(dw, Shape::new([cout, cin, k, k])));
         }
         if let Some(node) = b_parent {

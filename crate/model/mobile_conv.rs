@@ -154,7 +154,8 @@ impl Backward<Flex, 3> for PointwiseBackward {
     type State = (FlexTensor, FlexTensor);
 
     /// With `x` as [batch, cin, n], `W` as [cout, cin], `dy` as [batch, cout, n] (n = h w):
-    /// `dx = W^T dy`, `dW = sum over the batch of dy x^T`, `db = sum of dy` (matmuls on transposed views).
+    /// `dx = W^T dy`, `dW = sum over the batch of dy x^T` ([`batch_outer`]), `db = sum of dy`
+    /// (matmuls on transposed views).
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, w) = ops.state;
@@ -168,14 +169,28 @@ impl Backward<Flex, 3> for PointwiseBackward {
             grads.register::<Flex>(node.id, Flex::float_reshape(dx, Shape::new([batch, cin, h, wd])));
         }
         if let Some(node) = w_parent {
-            let xt = Flex::float_swap_dims(Flex::float_reshape(x, Shape::new([batch, cin, h * wd])), 1, 2);
-            let dw = Flex::float_sum_dim(Flex::float_matmul(dy.clone(), xt), 0);
+            let dw = batch_outer(dy.clone(), Flex::float_reshape(x, Shape::new([batch, cin, h * wd])));
             grads.register::<Flex>(node.id, Flex::float_reshape(dw, Shape::new([cout, cin, 1, 1])));
         }
         if let Some(node) = b_parent {
             let db = Flex::float_sum_dim(Flex::float_sum_dim(dy, 2), 0);
             grads.register::<Flex>(node.id, Flex::float_reshape(db, Shape::new([cout])));
         }
+    }
+}
+
+/// `sum over the batch of dy a^T` for `dy` [batch, q, n] and `a` [batch, p, n] -> [q, p]
+/// (contiguous): a conv's weight gradient. gemm runs these shapes up to 3x faster with the
+/// larger of `p` and `q` as the rows of the product (measured from 16 to 960 channels), so where
+/// `p > q` this takes `(a dy^T)^T`.
+pub(crate) fn batch_outer(dy: FlexTensor, a: FlexTensor) -> FlexTensor {
+    let [_, q, _] = dy.shape().dims::<3>();
+    let [_, p, _] = a.shape().dims::<3>();
+    if p > q {
+        let t = Flex::float_sum_dim(Flex::float_matmul(a, Flex::float_swap_dims(dy, 1, 2)), 0);
+        Flex::float_swap_dims(Flex::float_reshape(t, Shape::new([p, q])), 0, 1).to_contiguous()
+    } else {
+        Flex::float_reshape(Flex::float_sum_dim(Flex::float_matmul(dy, Flex::float_swap_dims(a, 1, 2)), 0), Shape::new([q, p]))
     }
 }
 
