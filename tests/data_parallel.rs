@@ -46,8 +46,10 @@ fn split_trains_as_one(batch_size: usize, devices: usize) {
     dev.seed(3);
     let start = cfg.init(&dev).expect("model");
     let w0 = weights(&start);
-    // Flips on: the shares must draw them as the whole batch does.
-    let train = TrainConfig { seed: 5, ..TrainConfig::adam(10, batch_size) };
+    // Flips on: the shares must draw them as the whole batch does. SGD, whose step is linear in
+    // the gradient: Adam turns a gradient at the level of float noise (a sum in another order)
+    // into a step of about lr, and one CI run saw two weights 5.7e-4 apart after Adam's second step.
+    let train = TrainConfig { seed: 5, lr: 0.05, warmup_steps: 0, ..TrainConfig::sgd(10, batch_size) };
     let mut one = Trainer::new(start.clone(), train.clone());
     let mut split = Trainer::new(start, train).with_devices(vec![dev.clone(); devices]);
     for step in 0..2 {
@@ -65,8 +67,7 @@ fn split_trains_as_one(batch_size: usize, devices: usize) {
         let (wa, wb) = (weights(&one.model), weights(&split.model));
         let moved = max_diff(&wa, &w0);
         let apart = max_diff(&wa, &wb);
-        // Adam moves a weight by up to about lr (2e-3 here) per step; the two runs differ only
-        // by the order of float sums.
+        // The two runs differ only by the order of float sums.
         assert!(moved > 1e-3, "step {step}: the step barely moved the weights ({moved})");
         assert!(apart < 2e-5, "step {step}: weights differ by up to {apart} (a step moves them by up to {moved})");
     }
