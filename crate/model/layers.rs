@@ -11,7 +11,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::dense_conv::dense_conv2d;
-use super::mobile_conv::{depthwise_conv2d, pointwise_conv2d, relu6};
+use super::mobile_conv::{depthwise_conv2d, relu6};
 
 /// Batch norm with fixed statistics and affine (`y = (x - mean) / sqrt(var + eps) * weight + bias`);
 /// never trained, as in detection fine-tuning. Field names match PyTorch's for weight loading.
@@ -46,8 +46,9 @@ impl FrozenBatchNormConfig {
 impl FrozenBatchNorm {
     /// `conv` (no bias, symmetric "same" padding) then this batch norm, folded into one conv:
     /// the scale goes into the weights [cout, cin / groups, k, k] and the shift becomes the
-    /// bias, so the output is written once instead of three times; depthwise and 1x1 convs go to
-    /// [`depthwise_conv2d`] and [`pointwise_conv2d`]. `x`: [batch, cin, h, w].
+    /// bias, so the output is written once instead of three times; depthwise convs go to
+    /// [`depthwise_conv2d`], stride-1 dense ones (MobileNetV2's 1x1s) to [`dense_conv2d`].
+    /// `x`: [batch, cin, h, w].
     pub fn after_conv(&self, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         let scale = self.weight.val().detach() / (self.running_var.val().detach() + 1e-5).sqrt();
         let shift = self.bias.val().detach() - self.running_mean.val().detach() * scale.clone();
@@ -57,28 +58,29 @@ impl FrozenBatchNorm {
         if conv.groups == c && cin == 1 && c > 1 && conv.stride[0] == conv.stride[1] {
             return depthwise_conv2d(x, weight, shift, conv.stride[0]);
         }
-        if k == 1 && conv.groups == 1 && conv.stride == [1, 1] {
-            return pointwise_conv2d(x, weight, shift);
+        if conv.groups == 1 && conv.stride == [1, 1] && conv.dilation == [1, 1] && k % 2 == 1 {
+            return dense_conv2d(x, weight, shift);
         }
         let options = ConvOptions::new(conv.stride, conv.kernel_size.map(|k| k / 2), conv.dilation, conv.groups);
         conv2d(x, weight, Some(shift), options)
     }
 }
 
-/// `conv.forward(x)`, with 1x1 stride-1 convs through [`pointwise_conv2d`] and other odd
-/// square stride-1 convs with "same" padding through [`dense_conv2d`] (their fast CPU backward).
-/// `x`: [batch, cin, h, w].
+/// `conv.forward(x)`, with odd square stride-1 convs with "same" padding (1x1 ones unpadded)
+/// through [`dense_conv2d`] (its fast CPU backward). `x`: [batch, cin, h, w].
 pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [k, kw] = conv.kernel_size;
     let p = k / 2;
-    let plain = conv.stride == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1] && k == kw && k % 2 == 1;
-    let bias = || conv.bias.as_ref().map_or_else(|| Tensor::zeros([conv.weight.dims()[0]], &conv.weight.device()), |b| b.val());
-    match conv.padding {
-        PaddingConfig2d::Same | PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0) if plain && k == 1 => pointwise_conv2d(x, conv.weight.val(), bias()),
-        PaddingConfig2d::Same if plain => dense_conv2d(x, conv.weight.val(), bias()),
-        PaddingConfig2d::Explicit(t, l, b, r) if plain && [t, l, b, r] == [p; 4] => dense_conv2d(x, conv.weight.val(), bias()),
-        _ => conv.forward(x),
+    let same = match conv.padding {
+        PaddingConfig2d::Same => true,
+        PaddingConfig2d::Valid => k == 1,
+        PaddingConfig2d::Explicit(t, l, b, r) => [t, l, b, r] == [p; 4],
+    };
+    if !(same && conv.stride == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1] && k == kw && k % 2 == 1) {
+        return conv.forward(x);
     }
+    let bias = conv.bias.as_ref().map_or_else(|| Tensor::zeros([conv.weight.dims()[0]], &conv.weight.device()), |b| b.val());
+    dense_conv2d(x, conv.weight.val(), bias)
 }
 
 /// The activation closing a [`ConvBnAct`].

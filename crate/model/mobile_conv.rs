@@ -1,12 +1,11 @@
-//! MobileNetV2's two convolutions, depthwise `k x k` (one filter per channel) and pointwise 1x1,
-//! and its ReLU6, with their own backward on the CPU backend.
+//! MobileNetV2's depthwise `k x k` convolution (one filter per channel) and its ReLU6, with their
+//! own backward on the CPU backend (its 1x1 convs are dense ones, `dense_conv.rs`).
 //!
 //! burn's generic conv backward, which flex uses, computes the weight gradient as a convolution
 //! whose kernel is the whole output map and the input gradient as a transposed convolution. For
-//! these two shapes that was 10x the forward's time (measured at MobileNetV2's layers, 320 px,
-//! batch 2): most of a training step. Their gradients are simple: two matmuls for a pointwise
-//! conv (`dx = W^T dy`, `dw = dy x^T`), two short loops per channel plane for a depthwise one.
-//! [`MobileConv`] runs those for `Autodiff<Flex>`, with flex's own forward. ReLU6 is burn's
+//! depthwise and 1x1 convs that was 10x the forward's time (measured at MobileNetV2's layers,
+//! 320 px, batch 2): most of a training step. A depthwise conv's gradients are two short loops
+//! per channel plane. [`MobileConv`] runs those for `Autodiff<Flex>`, with flex's own forward. ReLU6 is burn's
 //! `clamp`, which autodiff runs as two comparisons and two masked fills, and two more fills
 //! backward; here one clamp, and one pass backward over the output. Every other backend (flex
 //! without autodiff, wgpu with or without) runs burn's `conv2d` and `clamp` unchanged.
@@ -22,7 +21,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Shape, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 /// Convolutions with "same" padding, `bias` [cout] always given.
 #[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu"))]
@@ -31,11 +30,6 @@ pub trait MobileConv: Backend {
     fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
         let options = depthwise_options(&weight.shape().dims::<4>(), stride);
         Self::conv2d(x, weight, Some(bias), options)
-    }
-
-    /// Pointwise: `x` [batch, cin, h, w], `weight` [cout, cin, 1, 1] -> [batch, cout, h, w].
-    fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        Self::conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
     }
 
     /// `min(max(x, 0), 6)`, any shape; its gradient passes where the output is strictly inside (0, 6).
@@ -67,10 +61,6 @@ impl<C: CheckpointStrategy> MobileConv for Autodiff<Flex, C> {
     fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
         let options = depthwise_options(&weight.shape().dims::<4>(), stride);
         flex_conv_with::<C, _>(DepthwiseBackward { stride }, x, weight, bias, options)
-    }
-
-    fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        flex_conv_with::<C, _>(PointwiseBackward, x, weight, bias, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
     }
 
     fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -143,54 +133,6 @@ pub(crate) fn flex_conv_with<C: CheckpointStrategy, B: Backward<Flex, 3, State =
             prep.finish((xp, wp), y)
         }
         OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x.into_primitive(), weight.into_primitive(), Some(bias.into_primitive()), options)),
-    }
-}
-
-/// The pointwise backward's state: `x`, `weight`.
-#[derive(Debug)]
-struct PointwiseBackward;
-
-impl Backward<Flex, 3> for PointwiseBackward {
-    type State = (FlexTensor, FlexTensor);
-
-    /// With `x` as [batch, cin, n], `W` as [cout, cin], `dy` as [batch, cout, n] (n = h w):
-    /// `dx = W^T dy`, `dW = sum over the batch of dy x^T` ([`batch_outer`]), `db = sum of dy`
-    /// (matmuls on transposed views).
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let dy = grads.consume::<Flex>(&ops.node);
-        let (x, w) = ops.state;
-        let [x_parent, w_parent, b_parent] = ops.parents;
-        let [batch, cin, h, wd] = x.shape().dims::<4>();
-        let cout = w.shape().dims::<4>()[0];
-        let dy = Flex::float_reshape(dy, Shape::new([batch, cout, h * wd]));
-        if let Some(node) = x_parent {
-            let wt = Flex::float_swap_dims(Flex::float_reshape(w, Shape::new([1, cout, cin])), 1, 2);
-            let dx = Flex::float_matmul(wt, dy.clone());
-            grads.register::<Flex>(node.id, Flex::float_reshape(dx, Shape::new([batch, cin, h, wd])));
-        }
-        if let Some(node) = w_parent {
-            let dw = batch_outer(dy.clone(), Flex::float_reshape(x, Shape::new([batch, cin, h * wd])));
-            grads.register::<Flex>(node.id, Flex::float_reshape(dw, Shape::new([cout, cin, 1, 1])));
-        }
-        if let Some(node) = b_parent {
-            let db = Flex::float_sum_dim(Flex::float_sum_dim(dy, 2), 0);
-            grads.register::<Flex>(node.id, Flex::float_reshape(db, Shape::new([cout])));
-        }
-    }
-}
-
-/// `sum over the batch of dy a^T` for `dy` [batch, q, n] and `a` [batch, p, n] -> [q, p]
-/// (contiguous): a conv's weight gradient. gemm runs these shapes up to 3x faster with the
-/// larger of `p` and `q` as the rows of the product (measured from 16 to 960 channels), so where
-/// `p > q` this takes `(a dy^T)^T`.
-pub(crate) fn batch_outer(dy: FlexTensor, a: FlexTensor) -> FlexTensor {
-    let [_, q, _] = dy.shape().dims::<3>();
-    let [_, p, _] = a.shape().dims::<3>();
-    if p > q {
-        let t = Flex::float_sum_dim(Flex::float_matmul(a, Flex::float_swap_dims(dy, 1, 2)), 0);
-        Flex::float_swap_dims(Flex::float_reshape(t, Shape::new([p, q])), 0, 1).to_contiguous()
-    } else {
-        Flex::float_reshape(Flex::float_sum_dim(Flex::float_matmul(dy, Flex::float_swap_dims(a, 1, 2)), 0), Shape::new([q, p]))
     }
 }
 
@@ -356,11 +298,6 @@ pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as MobileConv>::relu6(x.into_dispatch()))
 }
 
-/// [`MobileConv::pointwise_conv2d`] on tensors.
-pub fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
-    use burn::backend::Dispatch;
-    Tensor::from_dispatch(<Dispatch as MobileConv>::pointwise_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch()))
-}
 
 #[cfg(test)]
 mod tests {
@@ -375,14 +312,6 @@ mod tests {
         for (x, k, s) in [([2, 5, 9, 8], 3, 1), ([2, 5, 9, 8], 3, 2), ([1, 3, 1, 1], 3, 1), ([1, 3, 2, 3], 3, 2), ([2, 4, 7, 7], 5, 2), ([1, 2, 6, 5], 1, 1)] {
             let c = x[1];
             assert_same_as_conv2d(x, [c, 1, k, k], |x, w, b| depthwise_conv2d(x, w, b, s), depthwise_options(&[c, 1, k, k], s));
-        }
-    }
-
-    /// Pointwise: forward and gradients equal burn's generic conv2d backward.
-    #[test]
-    fn pointwise_gradients_equal_burns_conv2d() {
-        for (x, cout) in [([2, 5, 4, 3], 7), ([1, 3, 1, 1], 2)] {
-            assert_same_as_conv2d(x, [cout, x[1], 1, 1], pointwise_conv2d, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
         }
     }
 
