@@ -15,13 +15,16 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
+use burn::backend::ops::{FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 #[cfg(feature = "gpu")]
 use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
+use burn::tensor::DType;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Shape, Tensor};
+
+use std::mem::MaybeUninit;
 
 use super::mobile_conv::{Geometry, flex, flex_conv_with, for_chunks};
 
@@ -39,7 +42,16 @@ fn same_options(k: usize) -> ConvOptions<2> {
     ConvOptions::new([1, 1], [k / 2; 2], [1, 1], 1)
 }
 
-impl DenseConv for Flex {}
+/// 1x1 convs by [`pointwise`], the others by flex's conv2d.
+impl DenseConv for Flex {
+    fn dense_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        let k = weight.shape().dims::<4>()[2];
+        match k == 1 && [&x, &weight, &bias].iter().all(|t| t.dtype() == DType::F32) {
+            true => pointwise(x, weight, bias),
+            false => Self::conv2d(x, weight, Some(bias), same_options(k)),
+        }
+    }
+}
 #[cfg(feature = "gpu")]
 impl DenseConv for Cube {}
 #[cfg(feature = "gpu")]
@@ -48,7 +60,7 @@ impl<C: CheckpointStrategy> DenseConv for Autodiff<Cube, C> {}
 impl<C: CheckpointStrategy> DenseConv for Autodiff<Flex, C> {
     fn dense_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         let k = weight.shape().dims::<4>()[2];
-        flex_conv_with::<C, _>(DenseBackward, x, weight, bias, same_options(k))
+        flex_conv_with::<C, _>(DenseBackward, |x, w, b, _| Flex::dense_conv2d(x, w, b), x, weight, bias, same_options(k))
     }
 }
 
@@ -61,7 +73,7 @@ impl Backward<Flex, 3> for DenseBackward {
 
     /// With `dy` as [batch, cout, n] (n = h w), `W` as [cout, cin k k] and `col(x)` as
     /// [batch, cin k k, n]: `dx = col2im(W^T dy)`, `dW = sum over the batch of dy col(x)^T`
-    /// ([`batch_outer`]), `db = sum of dy` (matmuls on transposed views).
+    /// ([`weight_grad`]), `db = sum of dy`. The products go to gemm directly ([`gemm_into`]).
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, w) = ops.state;
@@ -70,38 +82,109 @@ impl Backward<Flex, 3> for DenseBackward {
         let geo = Geometry::new(x.shape().dims::<4>(), k, 1);
         let [batch, _, h, wd] = geo.x;
         let (n, taps) = (h * wd, cin * k * k);
-        let dy = Flex::float_reshape(dy, Shape::new([batch, cout, n]));
+        let dy = dy.to_contiguous();
+        let dys = dy.storage::<f32>();
         if let Some(node) = x_parent {
-            let wt = Flex::float_swap_dims(Flex::float_reshape(w, Shape::new([1, cout, taps])), 1, 2);
-            let dcol = Flex::float_matmul(wt, dy.clone());
-            let dx = if k == 1 { dcol } else { flex(col2im(&geo, dcol.to_contiguous().storage::<f32>()), geo.x.to_vec()) };
-            grads.register::<Flex>(node.id, Flex::float_reshape(dx, Shape::new(geo.x)));
+            let w = w.to_contiguous();
+            let wt = View { data: w.storage::<f32>(), row: 1, col: taps };
+            let dcol = products(batch, [taps, cout, n], |b| (wt, View { data: &dys[b * cout * n..][..cout * n], row: n, col: 1 }));
+            let dx = if k == 1 { dcol } else { col2im(&geo, &dcol) };
+            grads.register::<Flex>(node.id, flex(dx, geo.x.to_vec()));
         }
         if let Some(node) = w_parent {
-            let col = if k == 1 { x } else { flex(im2col(&geo, x.to_contiguous().storage::<f32>()), vec![batch, taps, n]) };
-            let dw = batch_outer(dy.clone(), Flex::float_reshape(col, Shape::new([batch, taps, n])));
-            grads.register::<Flex>(node.id, Flex::float_reshape(dw, Shape::new([cout, cin, k, k])));
+            let dw = if k == 1 { weight_grad(dys, x.to_contiguous().storage::<f32>(), batch, cout, taps, n) } else { weight_grad(dys, &im2col(&geo, x.to_contiguous().storage::<f32>()), batch, cout, taps, n) };
+            grads.register::<Flex>(node.id, flex(dw, vec![cout, cin, k, k]));
         }
         if let Some(node) = b_parent {
-            let db = Flex::float_sum_dim(Flex::float_sum_dim(dy, 2), 0);
+            let db = Flex::float_sum_dim(Flex::float_sum_dim(Flex::float_reshape(dy, Shape::new([batch, cout, n])), 2), 0);
             grads.register::<Flex>(node.id, Flex::float_reshape(db, Shape::new([cout])));
         }
     }
 }
 
-/// `sum over the batch of dy a^T` for `dy` [batch, q, n] and `a` [batch, p, n] -> [q, p]
-/// (contiguous): a conv's weight gradient. gemm runs these shapes up to 3x faster with the
-/// larger of `p` and `q` as the rows of the product (measured from 16 to 960 channels), so where
-/// `p > q` this takes `(a dy^T)^T`.
-fn batch_outer(dy: FlexTensor, a: FlexTensor) -> FlexTensor {
-    let [_, q, _] = dy.shape().dims::<3>();
-    let [_, p, _] = a.shape().dims::<3>();
-    if p > q {
-        let t = Flex::float_sum_dim(Flex::float_matmul(a, Flex::float_swap_dims(dy, 1, 2)), 0);
-        Flex::float_swap_dims(Flex::float_reshape(t, Shape::new([p, q])), 0, 1).to_contiguous()
-    } else {
-        Flex::float_reshape(Flex::float_sum_dim(Flex::float_matmul(dy, Flex::float_swap_dims(a, 1, 2)), 0), Shape::new([q, p]))
+/// A matrix in a slice: element (i, j) at `data[i * row + j * col]`.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    row: usize,
+    col: usize,
+}
+
+impl View<'_> {
+    /// The transpose, on the same data.
+    fn t(self) -> Self {
+        Self { row: self.col, col: self.row, ..self }
     }
+}
+
+/// `out = a b`, or `out += a b` where `add`: `a` [m, k], `b` [k, n], `out` [m, n] row-major
+/// (`out` needs to be initialised only where `add`). gemm is called directly because flex's
+/// matmul writes into a zeroed buffer that it then copies into an aligned one: two serial
+/// passes over every product, 4 % of a training step's CPU time in this backward alone.
+fn gemm_into(out: &mut [MaybeUninit<f32>], add: bool, [m, k, n]: [usize; 3], a: View, b: View) {
+    let last = |v: View, rows: usize, cols: usize| (rows - 1) * v.row + (cols - 1) * v.col;
+    assert!(out.len() == m * n && m * k * n > 0 && last(a, m, k) < a.data.len() && last(b, k, n) < b.data.len(), "gemm_into: shapes");
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    let parallelism = if m * k * n >= 1 << 21 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
+    let parallelism = gemm::Parallelism::None;
+    // SAFETY: the assert keeps every index gemm reads inside `a` and `b` and every one it writes
+    // inside `out`; gemm reads `out` only where `add`, and `out` is then initialised.
+    unsafe {
+        gemm::gemm(
+            m, n, k,
+            out.as_mut_ptr().cast::<f32>(), 1, n as isize, add,
+            a.data.as_ptr(), a.col as isize, a.row as isize,
+            b.data.as_ptr(), b.col as isize, b.row as isize,
+            1.0, 1.0, false, false, false, parallelism,
+        );
+    }
+}
+
+/// `a_b b_b` for each of `batch` pairs from `pair(b)` ([m, k] and [k, n]) -> [batch, m, n].
+fn products<'a>(batch: usize, [m, k, n]: [usize; 3], pair: impl Fn(usize) -> (View<'a>, View<'a>)) -> Vec<f32> {
+    let mut out = Vec::with_capacity(batch * m * n);
+    for (b, out) in out.spare_capacity_mut()[..batch * m * n].chunks_mut(m * n).enumerate() {
+        let (a, x) = pair(b);
+        gemm_into(out, false, [m, k, n], a, x);
+    }
+    // SAFETY: gemm wrote every element of the `batch` products.
+    unsafe { out.set_len(batch * m * n) };
+    out
+}
+
+/// `sum over the batch of dy col^T` for `dy` [batch, q, n] and `col` [batch, p, n] -> [q, p]:
+/// a conv's weight gradient, each batch's product added in place. gemm runs these shapes up to
+/// 3x faster with the larger of `p` and `q` as the rows of the product (measured from 16 to 960
+/// channels), so where `p > q` this sums `col dy^T` [p, q] and transposes it.
+fn weight_grad(dy: &[f32], col: &[f32], batch: usize, q: usize, p: usize, n: usize) -> Vec<f32> {
+    let dy_b = |b: usize| View { data: &dy[b * q * n..][..q * n], row: n, col: 1 };
+    let col_b = |b: usize| View { data: &col[b * p * n..][..p * n], row: n, col: 1 };
+    let (rows, cols) = if p > q { (p, q) } else { (q, p) };
+    let mut sum = Vec::with_capacity(rows * cols);
+    for b in 0..batch {
+        let (a, x) = if p > q { (col_b(b), dy_b(b).t()) } else { (dy_b(b), col_b(b).t()) };
+        gemm_into(&mut sum.spare_capacity_mut()[..rows * cols], b > 0, [rows, n, cols], a, x);
+    }
+    // SAFETY: the first product wrote every element.
+    unsafe { sum.set_len(rows * cols) };
+    if p > q { (0..q * p).map(|i| sum[(i % p) * q + i / p]).collect() } else { sum }
+}
+
+/// A 1x1 conv: `y_b = W x_b + bias` for `x` [batch, cin, h, w], `weight` [cout, cin, 1, 1] ->
+/// [batch, cout, h, w], by [`products`] and the bias added on every core (flex's own zeroes its
+/// output first and adds the bias on one core).
+fn pointwise(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+    let [batch, cin, h, wd] = x.shape().dims::<4>();
+    let (cout, n) = (weight.shape().dims::<4>()[0], h * wd);
+    let (x, weight, bias) = (x.to_contiguous(), weight.to_contiguous(), bias.to_contiguous());
+    let (xs, w, bias) = (x.storage::<f32>(), View { data: weight.storage::<f32>(), row: cin, col: 1 }, bias.storage::<f32>());
+    let mut y = products(batch, [cout, cin, n], |b| (w, View { data: &xs[b * cin * n..][..cin * n], row: n, col: 1 }));
+    for_chunks(&mut y, n, |plane, y| {
+        let b = bias[plane % cout];
+        y.iter_mut().for_each(|v| *v += b);
+    });
+    flex(y, vec![batch, cout, h, wd])
 }
 
 /// `col[b, (c, u, v), (i, j)] = x[b, c, i + u - p, j + v - p]` (0 outside): [batch, c k k, h w].
@@ -160,7 +243,7 @@ mod tests {
 
     /// Forward and the gradients of `x`, `weight` and `bias` equal burn's generic conv2d
     /// backward: odd and even sides, a map smaller than the kernel, 1x1 (with more and fewer
-    /// outputs than inputs: both orders of [`batch_outer`]), 3x3 and 5x5.
+    /// outputs than inputs: both orders of [`weight_grad`]), 3x3 and 5x5.
     #[test]
     fn gradients_equal_burns_conv2d() {
         let cases = [([2, 5, 9, 8], 7, 3), ([1, 3, 1, 1], 2, 3), ([1, 2, 2, 3], 4, 5), ([2, 4, 6, 5], 3, 1), ([1, 6, 7, 10], 6, 5), ([2, 5, 4, 3], 7, 1), ([1, 3, 1, 1], 2, 1)];

@@ -60,7 +60,7 @@ impl<C: CheckpointStrategy> MobileConv for Autodiff<Cube, C> {}
 impl<C: CheckpointStrategy> MobileConv for Autodiff<Flex, C> {
     fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
         let options = depthwise_options(&weight.shape().dims::<4>(), stride);
-        flex_conv_with::<C, _>(DepthwiseBackward { stride }, x, weight, bias, options)
+        flex_conv_with::<C, _>(DepthwiseBackward { stride }, |x, w, b, o| Flex::conv2d(x, w, Some(b), o), x, weight, bias, options)
     }
 
     fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -114,10 +114,11 @@ impl Backward<Flex, 1> for Relu6Backward {
     }
 }
 
-/// flex's conv2d, its gradients from `backward` (which keeps `x` and `weight`); burn's own
-/// autodiff conv for other dtypes.
+/// The conv `forward` (x, weight, bias) on flex, its gradients from `backward` (which keeps `x`
+/// and `weight`); burn's own autodiff conv with `options` for other dtypes.
 pub(crate) fn flex_conv_with<C: CheckpointStrategy, B: Backward<Flex, 3, State = (FlexTensor, FlexTensor)>>(
     backward: B,
+    forward: fn(FlexTensor, FlexTensor, FlexTensor, ConvOptions<2>) -> FlexTensor,
     x: FloatTensor<Autodiff<Flex, C>>,
     weight: FloatTensor<Autodiff<Flex, C>>,
     bias: FloatTensor<Autodiff<Flex, C>>,
@@ -129,10 +130,10 @@ pub(crate) fn flex_conv_with<C: CheckpointStrategy, B: Backward<Flex, 3, State =
     match backward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => {
             let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-            let y = Flex::conv2d(xp.clone(), wp.clone(), Some(bias.into_primitive()), options);
+            let y = forward(xp.clone(), wp.clone(), bias.into_primitive(), options);
             prep.finish((xp, wp), y)
         }
-        OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x.into_primitive(), weight.into_primitive(), Some(bias.into_primitive()), options)),
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), options)),
     }
 }
 
