@@ -199,7 +199,7 @@ impl Geometry {
 }
 
 /// Runs `f(index, chunk)` over `chunk`-long pieces of `out`, in parallel where threads exist.
-pub(crate) fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+pub(crate) fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
         use rayon::prelude::*;
