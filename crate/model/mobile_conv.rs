@@ -223,6 +223,9 @@ fn input_grad(g: &Geometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
                 let dy_row = &dy[i * ow..][..ow];
                 for v in 0..k {
                     let (wt, cols) = (w[u * k + v], g.valid(v, ow, wd));
+                    if cols.is_empty() {
+                        continue;
+                    }
                     if s == 1 {
                         let dst = &mut row[cols.start + v - p..cols.end + v - p];
                         dst.iter_mut().zip(&dy_row[cols]).for_each(|(d, g)| *d += wt * g);
@@ -249,6 +252,9 @@ fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
             for u in 0..k {
                 for v in 0..k {
                     let cols = g.valid(v, ow, wd);
+                    if cols.is_empty() {
+                        continue;
+                    }
                     let mut acc = 0.0f32;
                     for i in g.valid(u, oh, h) {
                         let x_row = &x[(i * s + u - p) * wd..][..wd];
@@ -309,8 +315,9 @@ mod tests {
     /// Depthwise: forward and the gradients of `x`, `weight` and `bias` equal burn's generic conv2d backward.
     #[test]
     fn depthwise_gradients_equal_burns_conv2d() {
-        // [batch, c, h, w], k, stride: odd and even sides, outputs smaller than the kernel, stride 2.
-        for (x, k, s) in [([2, 5, 9, 8], 3, 1), ([2, 5, 9, 8], 3, 2), ([1, 3, 1, 1], 3, 1), ([1, 3, 2, 3], 3, 2), ([2, 4, 7, 7], 5, 2), ([1, 2, 6, 5], 1, 1)] {
+        // [batch, c, h, w], k, stride: odd and even sides, outputs smaller than the kernel (one
+        // narrower than its padding), stride 2.
+        for (x, k, s) in [([2, 5, 9, 8], 3, 1), ([2, 5, 9, 8], 3, 2), ([1, 3, 1, 1], 3, 1), ([1, 3, 2, 3], 3, 2), ([2, 4, 7, 7], 5, 2), ([1, 2, 6, 5], 1, 1), ([2, 2, 3, 1], 5, 1)] {
             let c = x[1];
             assert_same_as_conv2d(x, [c, 1, k, k], |x, w, b| depthwise_conv2d(x, w, b, s), depthwise_options(&[c, 1, k, k], s));
         }
