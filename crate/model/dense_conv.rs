@@ -92,7 +92,9 @@ impl Backward<Flex, 3> for DenseBackward {
             grads.register::<Flex>(node.id, flex(dx, geo.x.to_vec()));
         }
         if let Some(node) = w_parent {
-            let dw = if k == 1 { weight_grad(dys, x.to_contiguous().storage::<f32>(), batch, cout, taps, n) } else { weight_grad(dys, &im2col(&geo, x.to_contiguous().storage::<f32>()), batch, cout, taps, n) };
+            let x = x.to_contiguous();
+            let col = (k > 1).then(|| im2col(&geo, x.storage::<f32>()));
+            let dw = weight_grad(dys, col.as_deref().unwrap_or(x.storage::<f32>()), batch, cout, taps, n);
             grads.register::<Flex>(node.id, flex(dw, vec![cout, cin, k, k]));
         }
         if let Some(node) = b_parent {
@@ -254,8 +256,9 @@ mod tests {
     use crate::testing::assert_same_as_conv2d;
 
     /// Forward and the gradients of `x`, `weight` and `bias` equal burn's generic conv2d
-    /// backward: odd and even sides, maps smaller than the kernel (one narrower than its padding), 1x1 (with more and fewer
-    /// outputs than inputs: both orders of [`weight_grad`]), 3x3 and 5x5.
+    /// backward: odd and even sides, maps smaller than the kernel (one narrower than its
+    /// padding), 1x1 (with more and fewer outputs than inputs: both orders of [`weight_grad`]),
+    /// 3x3 and 5x5.
     #[test]
     fn gradients_equal_burns_conv2d() {
         let cases = [([2, 5, 9, 8], 7, 3), ([1, 3, 1, 1], 2, 3), ([1, 2, 2, 3], 4, 5), ([2, 4, 6, 5], 3, 1), ([1, 6, 7, 10], 6, 5), ([2, 5, 4, 3], 7, 1), ([1, 3, 1, 1], 2, 1), ([2, 2, 3, 1], 3, 5)];
