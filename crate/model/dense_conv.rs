@@ -7,8 +7,8 @@
 //! on two cores, where PyTorch takes 5 ms. Here both are one matmul over the input's columns
 //! (im2col): `dW = dy col(x)^T`, `dcol = W^T dy`, then `dx` gathers `dcol` back (col2im). A
 //! 1x1 conv's columns are `x` itself and its `dcol` is `dx`.
-//! [`DenseConv`] runs that for `Autodiff<Flex>` with flex's own forward; every other backend
-//! runs burn's `conv2d` unchanged.
+//! The forward is one matmul over the columns too ([`forward`]), for flex with or without
+//! autodiff; every other backend runs burn's `conv2d` unchanged.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -42,13 +42,15 @@ fn same_options(k: usize) -> ConvOptions<2> {
     ConvOptions::new([1, 1], [k / 2; 2], [1, 1], 1)
 }
 
-/// 1x1 convs by [`pointwise`], the others by flex's conv2d.
+/// f32 convs by [`forward`], other dtypes by flex's conv2d.
 impl DenseConv for Flex {
     fn dense_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        let k = weight.shape().dims::<4>()[2];
-        match k == 1 && [&x, &weight, &bias].iter().all(|t| t.dtype() == DType::F32) {
-            true => pointwise(x, weight, bias),
-            false => Self::conv2d(x, weight, Some(bias), same_options(k)),
+        match [&x, &weight, &bias].iter().all(|t| t.dtype() == DType::F32) {
+            true => forward(x, weight, bias),
+            false => {
+                let k = weight.shape().dims::<4>()[2];
+                Self::conv2d(x, weight, Some(bias), same_options(k))
+            }
         }
     }
 }
@@ -173,15 +175,48 @@ fn weight_grad(dy: &[f32], col: &[f32], batch: usize, q: usize, p: usize, n: usi
     if p > q { (0..q * p).map(|i| sum[(i % p) * q + i / p]).collect() } else { sum }
 }
 
-/// A 1x1 conv: `y_b = W x_b + bias` for `x` [batch, cin, h, w], `weight` [cout, cin, 1, 1] ->
-/// [batch, cout, h, w], by [`products`] and the bias added on every core (flex's own zeroes its
-/// output first and adds the bias on one core).
-fn pointwise(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
-    let [batch, cin, h, wd] = x.shape().dims::<4>();
-    let (cout, n) = (weight.shape().dims::<4>()[0], h * wd);
+/// The conv: `y_b = W col(x_b) + bias` for `x` [batch, cin, h, w], `weight` [cout, cin, k, k]
+/// -> [batch, cout, h, w], with the bias added on every core. At k = 1 the columns are `x`
+/// itself ([`products`]); at k > 1 each task takes a band of output rows of one image, builds
+/// its columns ([`plane_columns`], small enough to stay in cache) and multiplies them. flex's
+/// own conv zeroes its output first, adds the bias on one core, and at k > 1 turns the whole
+/// input channels-last on one core.
+fn forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+    let [cout, cin, k, _] = weight.shape().dims::<4>();
+    let geo = Geometry::new(x.shape().dims::<4>(), k, 1);
+    let [batch, _, h, wd] = geo.x;
+    let (n, taps) = (h * wd, cin * k * k);
     let (x, weight, bias) = (x.to_contiguous(), weight.to_contiguous(), bias.to_contiguous());
-    let (xs, w, bias) = (x.storage::<f32>(), View { data: weight.storage::<f32>(), row: cin, col: 1 }, bias.storage::<f32>());
-    let mut y = products(batch, [cout, cin, n], |b| (w, View { data: &xs[b * cin * n..][..cin * n], row: n, col: 1 }));
+    let (xs, w, bias) = (x.storage::<f32>(), View { data: weight.storage::<f32>(), row: taps, col: 1 }, bias.storage::<f32>());
+    let mut y = if k == 1 {
+        products(batch, [cout, cin, n], |b| (w, View { data: &xs[b * cin * n..][..cin * n], row: n, col: 1 }))
+    } else {
+        // Bands of about 512 output pixels: [taps, 512] columns (1.2 MB at 64 channels, 3x3).
+        let band = (512 / wd).clamp(1, h);
+        let bands = h.div_ceil(band);
+        let mut tiles = vec![Vec::new(); batch * bands];
+        for_chunks(&mut tiles, 1, |t, tile| {
+            let (b, rows) = (t / bands, t % bands * band..((t % bands + 1) * band).min(h));
+            let len = rows.len() * wd;
+            let mut col = Vec::with_capacity(taps * len);
+            for (c, col) in col.spare_capacity_mut()[..taps * len].chunks_mut(k * k * len).enumerate() {
+                plane_columns(&geo, &xs[(b * cin + c) * n..][..n], rows.clone(), col);
+            }
+            // SAFETY: plane_columns wrote every element of each channel's taps.
+            unsafe { col.set_len(taps * len) };
+            tile[0] = products(1, [cout, taps, len], |_| (w, View { data: &col, row: len, col: 1 }));
+        });
+        let mut y = Vec::with_capacity(batch * cout * n);
+        for_chunks(&mut y.spare_capacity_mut()[..batch * cout * n], n, |plane, y| {
+            let (b, o) = (plane / cout, plane % cout);
+            for (y, tile) in y.chunks_mut(band * wd).zip(&tiles[b * bands..][..bands]) {
+                y.write_copy_of_slice(&tile[o * y.len()..][..y.len()]);
+            }
+        });
+        // SAFETY: every output plane was copied from its bands.
+        unsafe { y.set_len(batch * cout * n) };
+        y
+    };
     for_chunks(&mut y, n, |plane, y| {
         let b = bias[plane % cout];
         y.iter_mut().for_each(|v| *v += b);
@@ -189,34 +224,39 @@ fn pointwise(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor 
     flex(y, vec![batch, cout, h, wd])
 }
 
-/// `col[b, (c, u, v), (i, j)] = x[b, c, i + u - p, j + v - p]` (0 outside): [batch, c k k, h w],
-/// each element written once (a zeroed buffer first would be one more serial pass).
+/// `col[b, (c, u, v), (i, j)] = x[b, c, i + u - p, j + v - p]` (0 outside): [batch, c k k, h w].
 fn im2col(g: &Geometry, x: &[f32]) -> Vec<f32> {
     let [batch, c, h, wd] = g.x;
-    let (k, p, n) = (g.k, g.pad, h * wd);
+    let (k, n) = (g.k, h * wd);
     let len = batch * c * k * k * n;
-    let zero = |s: &mut [MaybeUninit<f32>]| s.iter_mut().for_each(|e| _ = e.write(0.0));
     let mut col = Vec::with_capacity(len);
-    for_chunks(&mut col.spare_capacity_mut()[..len], k * k * n, |plane, col| {
-        let x = &x[plane * n..][..n];
-        for (tap, col) in col.chunks_mut(n).enumerate() {
-            let (u, v) = (tap / k, tap % k);
-            let (rows, cols) = (g.valid(u, h, h), g.valid(v, wd, wd));
-            for (i, row) in col.chunks_mut(wd).enumerate() {
-                if !rows.contains(&i) || cols.is_empty() {
-                    zero(row);
-                    continue;
-                }
-                let src = &x[(i + u - p) * wd..][..wd];
-                zero(&mut row[..cols.start]);
-                row[cols.clone()].write_copy_of_slice(&src[cols.start + v - p..cols.end + v - p]);
-                zero(&mut row[cols.end..]);
-            }
-        }
-    });
-    // SAFETY: the loop wrote every element of every plane's taps.
+    for_chunks(&mut col.spare_capacity_mut()[..len], k * k * n, |plane, col| plane_columns(g, &x[plane * n..][..n], 0..h, col));
+    // SAFETY: plane_columns wrote every element of every plane's taps.
     unsafe { col.set_len(len) };
     col
+}
+
+/// The columns of one channel plane `x` [h, w] for the output rows `rows`: `col[(u, v), (i, j)]
+/// = x[i + u - p, j + v - p]` (0 outside) for `i` in `rows` -> [k k, rows.len() w], each element
+/// written once (a zeroed buffer first would be one more pass).
+fn plane_columns(g: &Geometry, x: &[f32], rows: std::ops::Range<usize>, col: &mut [MaybeUninit<f32>]) {
+    let [_, _, h, wd] = g.x;
+    let (k, p) = (g.k, g.pad);
+    let zero = |s: &mut [MaybeUninit<f32>]| s.iter_mut().for_each(|e| _ = e.write(0.0));
+    for (tap, col) in col.chunks_mut(rows.len() * wd).enumerate() {
+        let (u, v) = (tap / k, tap % k);
+        let (inside, cols) = (g.valid(u, h, h), g.valid(v, wd, wd));
+        for (i, row) in rows.clone().zip(col.chunks_mut(wd)) {
+            if !inside.contains(&i) || cols.is_empty() {
+                zero(row);
+                continue;
+            }
+            let src = &x[(i + u - p) * wd..][..wd];
+            zero(&mut row[..cols.start]);
+            row[cols.clone()].write_copy_of_slice(&src[cols.start + v - p..cols.end + v - p]);
+            zero(&mut row[cols.end..]);
+        }
+    }
 }
 
 /// `dx[b, c, i + u - p, j + v - p] += dcol[b, (c, u, v), (i, j)]`, the adjoint of [`im2col`]:
@@ -258,10 +298,11 @@ mod tests {
     /// Forward and the gradients of `x`, `weight` and `bias` equal burn's generic conv2d
     /// backward: odd and even sides, maps smaller than the kernel (one narrower than its
     /// padding), 1x1 (with more and fewer outputs than inputs: both orders of [`weight_grad`]),
-    /// 3x3 and 5x5.
+    /// 3x3 and 5x5, and maps wide enough for the forward to cut them into bands of rows (4 bands
+    /// of 2, 2, 2 and 1 rows of 200; 2 of 3 and 2 rows of 130).
     #[test]
     fn gradients_equal_burns_conv2d() {
-        let cases = [([2, 5, 9, 8], 7, 3), ([1, 3, 1, 1], 2, 3), ([1, 2, 2, 3], 4, 5), ([2, 4, 6, 5], 3, 1), ([1, 6, 7, 10], 6, 5), ([2, 5, 4, 3], 7, 1), ([1, 3, 1, 1], 2, 1), ([2, 2, 3, 1], 3, 5)];
+        let cases = [([2, 5, 9, 8], 7, 3), ([1, 3, 1, 1], 2, 3), ([1, 2, 2, 3], 4, 5), ([2, 4, 6, 5], 3, 1), ([1, 6, 7, 10], 6, 5), ([2, 5, 4, 3], 7, 1), ([1, 3, 1, 1], 2, 1), ([2, 2, 3, 1], 3, 5), ([1, 2, 7, 200], 3, 3), ([2, 3, 5, 130], 4, 5)];
         for (x, cout, k) in cases {
             assert_same_as_conv2d(x, [cout, x[1], k, k], dense_conv2d, same_options(k));
         }
