@@ -15,18 +15,18 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{FloatTensorOps, ModuleOps};
+use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 #[cfg(feature = "gpu")]
 use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::DType;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Shape, Tensor};
+use burn::tensor::Tensor;
 
 use std::mem::MaybeUninit;
 
-use super::mobile_conv::{Geometry, flex, flex_conv_with, for_chunks};
+use super::mobile_conv::{Geometry, bias_grad, flex, flex_conv_with, for_chunks, zeroed_chunks};
 
 /// A convolution at stride 1 with padding `k / 2`, one group, `bias` [cout] always given.
 #[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu"))]
@@ -100,8 +100,7 @@ impl Backward<Flex, 3> for DenseBackward {
             grads.register::<Flex>(node.id, flex(dw, vec![cout, cin, k, k]));
         }
         if let Some(node) = b_parent {
-            let db = Flex::float_sum_dim(Flex::float_sum_dim(Flex::float_reshape(dy, Shape::new([batch, cout, n])), 2), 0);
-            grads.register::<Flex>(node.id, Flex::float_reshape(db, Shape::new([cout])));
+            grads.register::<Flex>(node.id, flex(bias_grad(dys, batch, cout, n), vec![cout]));
         }
     }
 }
@@ -264,8 +263,7 @@ fn plane_columns(g: &Geometry, x: &[f32], rows: std::ops::Range<usize>, col: &mu
 fn col2im(g: &Geometry, dcol: &[f32]) -> Vec<f32> {
     let [_, _, h, wd] = g.x;
     let (k, p, n) = (g.k, g.pad, h * wd);
-    let mut dx = vec![0.0f32; g.x.iter().product()];
-    for_chunks(&mut dx, n, |plane, dx| {
+    zeroed_chunks(g.x.iter().product(), n, |plane, dx| {
         let dcol = &dcol[plane * k * k * n..][..k * k * n];
         for u in 0..k {
             for i in g.valid(u, h, h) {
@@ -280,8 +278,7 @@ fn col2im(g: &Geometry, dcol: &[f32]) -> Vec<f32> {
                 }
             }
         }
-    });
-    dx
+    })
 }
 
 /// [`DenseConv::dense_conv2d`] on tensors.

@@ -162,7 +162,7 @@ impl Backward<Flex, 3> for DepthwiseBackward {
             grads.register::<Flex>(node.id, flex(dw, vec![geo.x[1], 1, geo.k, geo.k]));
         }
         if let Some(node) = b_parent {
-            grads.register::<Flex>(node.id, flex(bias_grad(&geo, dy_data), vec![geo.x[1]]));
+            grads.register::<Flex>(node.id, flex(bias_grad(dy_data, geo.x[0], geo.x[1], geo.out[0] * geo.out[1]), vec![geo.x[1]]));
         }
     }
 }
@@ -198,6 +198,21 @@ impl Geometry {
     }
 }
 
+/// A `len`-long vector whose `chunk`-long pieces `f(index, piece)` adds into, each piece zeroed
+/// on the core that then fills it (`vec![0.0; len]` zeroes all of it on the calling thread).
+pub(crate) fn zeroed_chunks(len: usize, chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    for_chunks(&mut out.spare_capacity_mut()[..len], chunk, |i, piece| {
+        piece.iter_mut().for_each(|e| _ = e.write(0.0));
+        // SAFETY: every element of `piece` was just initialised, and `MaybeUninit<f32>` has
+        // `f32`'s layout.
+        f(i, unsafe { &mut *(piece as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) });
+    });
+    // SAFETY: the pieces cover all `len` elements, each zeroed above.
+    unsafe { out.set_len(len) };
+    out
+}
+
 /// Runs `f(index, chunk)` over `chunk`-long pieces of `out`, in parallel where threads exist.
 pub(crate) fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
@@ -210,36 +225,42 @@ pub(crate) fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize,
 }
 
 /// `dx[b, c, i*s + u - p, j*s + v - p] += w[c, u, v] * dy[b, c, i, j]`: [batch, c, h, w].
+/// At stride 1 each tap adds a shifted row of `dy` to a row of `dx`; at stride `s > 1` it adds
+/// into `s` column phases of each row ([`Phases`], contiguous, so the loops vectorize), which
+/// are interleaved into `dx` once per plane.
 fn input_grad(g: &Geometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let [_, c, h, wd] = g.x;
     let [oh, ow] = g.out;
     let (k, s, p) = (g.k, g.stride, g.pad);
-    let mut dx = vec![0.0f32; g.x.iter().product()];
-    for_chunks(&mut dx, h * wd, |plane, dx| {
+    zeroed_chunks(g.x.iter().product(), h * wd, |plane, dx| {
         let (dy, w) = (&dy[plane * oh * ow..][..oh * ow], &w[(plane % c) * k * k..][..k * k]);
+        let mut phases = (s > 1).then(|| Phases::new(s, h, wd));
         for u in 0..k {
             for i in g.valid(u, oh, h) {
-                let row = &mut dx[(i * s + u - p) * wd..][..wd];
+                let y = i * s + u - p;
                 let dy_row = &dy[i * ow..][..ow];
                 for v in 0..k {
                     let (wt, cols) = (w[u * k + v], g.valid(v, ow, wd));
                     if cols.is_empty() {
                         continue;
                     }
-                    if s == 1 {
-                        let dst = &mut row[cols.start + v - p..cols.end + v - p];
-                        dst.iter_mut().zip(&dy_row[cols]).for_each(|(d, g)| *d += wt * g);
-                    } else {
-                        cols.for_each(|j| row[j * s + v - p] += wt * dy_row[j]);
-                    }
+                    let dst = match &mut phases {
+                        None => &mut dx[y * wd + cols.start + v - p..][..cols.len()],
+                        Some(phases) => phases.run_mut(y, cols.start * s + v - p, cols.len()),
+                    };
+                    dst.iter_mut().zip(&dy_row[cols]).for_each(|(d, g)| *d += wt * g);
                 }
             }
         }
-    });
-    dx
+        if let Some(phases) = phases {
+            phases.interleave_into(dx);
+        }
+    })
 }
 
 /// `dw[c, u, v] = sum over b, i, j of dy[b, c, i, j] * x[b, c, i*s + u - p, j*s + v - p]`: [c, 1, k, k].
+/// At stride `s > 1` each plane of `x` is first split into its `s` column phases ([`Phases`]),
+/// so that every tap is a dot product of contiguous rows.
 fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let [batch, c, h, wd] = g.x;
     let [oh, ow] = g.out;
@@ -249,6 +270,7 @@ fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         for b in 0..batch {
             let plane = b * c + ch;
             let (x, dy) = (&x[plane * h * wd..][..h * wd], &dy[plane * oh * ow..][..oh * ow]);
+            let phases = (s > 1).then(|| Phases::split(s, h, wd, x));
             for u in 0..k {
                 for v in 0..k {
                     let cols = g.valid(v, ow, wd);
@@ -257,13 +279,12 @@ fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                     }
                     let mut acc = 0.0f32;
                     for i in g.valid(u, oh, h) {
-                        let x_row = &x[(i * s + u - p) * wd..][..wd];
-                        let dy_row = &dy[i * ow..][..ow];
-                        acc += if s == 1 {
-                            dot(&dy_row[cols.clone()], &x_row[cols.start + v - p..cols.end + v - p])
-                        } else {
-                            cols.clone().map(|j| dy_row[j] * x_row[j * s + v - p]).sum::<f32>()
+                        let y = i * s + u - p;
+                        let x_row = match &phases {
+                            None => &x[y * wd + cols.start + v - p..][..cols.len()],
+                            Some(phases) => phases.run(y, cols.start * s + v - p, cols.len()),
                         };
+                        acc += dot(&dy[i * ow..][cols.clone()], x_row);
                     }
                     dw[u * k + v] += acc;
                 }
@@ -271,6 +292,61 @@ fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         }
     });
     dw
+}
+
+/// One channel plane [h, w] split into the `s` column phases of a stride-`s` conv:
+/// `data[q][y][t]` holds column `t s + q` of row `y` ([s, h, ceil(w / s)]). The columns
+/// `first, first + s, first + 2 s, ...` of a row, which a tap meets at consecutive outputs, are
+/// then one contiguous run.
+struct Phases {
+    data: Vec<f32>,
+    s: usize,
+    h: usize,
+    wd: usize,
+}
+
+impl Phases {
+    /// All zero.
+    fn new(s: usize, h: usize, wd: usize) -> Self {
+        Self { data: vec![0.0; s * h * wd.div_ceil(s)], s, h, wd }
+    }
+
+    /// `x` [h, w] split into its phases.
+    fn split(s: usize, h: usize, wd: usize, x: &[f32]) -> Self {
+        let mut phases = Self::new(s, h, wd);
+        for (y, row) in x.chunks(wd).enumerate() {
+            for q in 0..s.min(wd) {
+                let run = phases.run_mut(y, q, (wd - q).div_ceil(s));
+                run.iter_mut().zip(row[q..].iter().step_by(s)).for_each(|(d, &v)| *d = v);
+            }
+        }
+        phases
+    }
+
+    /// The index of column `col` of row `y`.
+    fn at(&self, y: usize, col: usize) -> usize {
+        ((col % self.s) * self.h + y) * self.wd.div_ceil(self.s) + col / self.s
+    }
+
+    /// Columns `first, first + s, ...` of row `y`, `len` of them.
+    fn run(&self, y: usize, first: usize, len: usize) -> &[f32] {
+        &self.data[self.at(y, first)..][..len]
+    }
+
+    fn run_mut(&mut self, y: usize, first: usize, len: usize) -> &mut [f32] {
+        let at = self.at(y, first);
+        &mut self.data[at..][..len]
+    }
+
+    /// The plane [h, w] back from its phases.
+    fn interleave_into(&self, plane: &mut [f32]) {
+        for (y, row) in plane.chunks_mut(self.wd).enumerate() {
+            for q in 0..self.s.min(self.wd) {
+                let run = self.run(y, q, (self.wd - q).div_ceil(self.s));
+                row[q..].iter_mut().step_by(self.s).zip(run).for_each(|(d, &v)| *d = v);
+            }
+        }
+    }
 }
 
 /// `a . b` in 8 lanes, which the compiler turns into SIMD (a plain float sum stays sequential).
@@ -286,11 +362,15 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// `db[c] = sum over b, i, j of dy[b, c, i, j]`: [c].
-fn bias_grad(g: &Geometry, dy: &[f32]) -> Vec<f32> {
-    let [batch, c, _, _] = g.x;
-    let n = g.out[0] * g.out[1];
-    (0..c).map(|ch| (0..batch).map(|b| dy[(b * c + ch) * n..][..n].iter().sum::<f32>()).sum()).collect()
+/// `db[c] = sum over b and the n pixels of dy[b, c]` for `dy` [batch, c, n]: [c], the
+/// channels on every core, each summed in 8 lanes (as a dot product with ones).
+pub(crate) fn bias_grad(dy: &[f32], batch: usize, c: usize, n: usize) -> Vec<f32> {
+    const ONES: [f32; 256] = [1.0; 256];
+    let mut db = vec![0.0f32; c];
+    for_chunks(&mut db, 1, |ch, db| {
+        db[0] = (0..batch).flat_map(|b| dy[(b * c + ch) * n..][..n].chunks(256)).map(|run| dot(run, &ONES[..run.len()])).sum();
+    });
+    db
 }
 
 /// [`MobileConv::depthwise_conv2d`] on tensors.
@@ -316,8 +396,8 @@ mod tests {
     #[test]
     fn depthwise_gradients_equal_burns_conv2d() {
         // [batch, c, h, w], k, stride: odd and even sides, outputs smaller than the kernel (one
-        // narrower than its padding), stride 2.
-        for (x, k, s) in [([2, 5, 9, 8], 3, 1), ([2, 5, 9, 8], 3, 2), ([1, 3, 1, 1], 3, 1), ([1, 3, 2, 3], 3, 2), ([2, 4, 7, 7], 5, 2), ([1, 2, 6, 5], 1, 1), ([2, 2, 3, 1], 5, 1)] {
+        // narrower than its padding), stride 2 (its column phases: odd and even widths).
+        for (x, k, s) in [([2, 5, 9, 8], 3, 1), ([2, 5, 9, 8], 3, 2), ([1, 3, 1, 1], 3, 1), ([1, 3, 2, 3], 3, 2), ([2, 4, 7, 7], 5, 2), ([1, 2, 6, 5], 1, 1), ([2, 2, 3, 1], 5, 1), ([2, 3, 12, 17], 3, 2)] {
             let c = x[1];
             assert_same_as_conv2d(x, [c, 1, k, k], |x, w, b| depthwise_conv2d(x, w, b, s), depthwise_options(&[c, 1, k, k], s));
         }
@@ -355,6 +435,6 @@ mod tests {
         assert_eq!(dw[4], 4321.0);
         assert_eq!(dw[0], 1000.0);
         assert_eq!(dw[8], 4.0); // tap (2, 2) at output (0, 0) reads x[1, 1]
-        assert_eq!(bias_grad(&g, &dy), vec![1111.0]);
+        assert_eq!(bias_grad(&dy, 1, 1, 4), vec![1111.0]);
     }
 }
