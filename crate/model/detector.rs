@@ -8,7 +8,7 @@ use super::backbone::Backbone;
 use super::bbox_head::{BboxHead, BboxHeadConfig};
 use super::bfp::{Bfp, BfpTrace};
 use super::fpn::{Fpn, FpnConfig};
-use super::roi_align::roi_align;
+use super::roi_align::roi_align_grouped;
 use super::rpn::{ProposalParams, RpnHead, RpnHeadConfig, RpnOutput, proposals};
 use crate::boxes::BBox;
 use crate::boxes::anchors::AnchorGenerator;
@@ -196,10 +196,12 @@ impl LibraRcnn {
     }
 
     /// RoIAlign + box head. `rois`: (batch index, box in input pixels), non-empty.
-    /// Returns class logits [r, classes + 1] and deltas [r, classes * 4].
+    /// Returns class logits [r, classes + 1] and deltas [r, classes * 4]. The head sees each RoI
+    /// on its own, so its outputs are put in the order of `rois`, not its much larger inputs.
     pub fn roi_forward(&self, levels: &[Tensor<4>], rois: &[(usize, BBox)]) -> (Tensor<2>, Tensor<2>) {
         let r = &self.config.roi;
-        let pooled = roi_align(&levels[..ROI_LEVELS], &STRIDES[..ROI_LEVELS], rois, r.pool_size, r.sampling_ratio);
-        self.bbox_head.forward(pooled)
+        let (pooled, inverse) = roi_align_grouped(&levels[..ROI_LEVELS], &STRIDES[..ROI_LEVELS], rois, r.pool_size, r.sampling_ratio);
+        let (logits, deltas) = self.bbox_head.forward(pooled);
+        (logits.select(0, inverse.clone()), deltas.select(0, inverse))
     }
 }

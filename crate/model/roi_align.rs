@@ -181,6 +181,15 @@ fn sample_grid(rois: &[BBox], stride: f32, h: usize, w: usize, pool: usize, sr: 
 /// (batch index, box in input pixels). Returns [rois.len(), c, pool, pool] in the order of `rois`.
 /// Panics if `rois` is empty (callers skip the RoI stage then).
 pub fn roi_align(feats: &[Tensor<4>], strides: &[f32], rois: &[(usize, BBox)], pool: usize, sr: usize) -> Tensor<4> {
+    let (pooled, inverse) = roi_align_grouped(feats, strides, rois, pool, sr);
+    pooled.select(0, inverse)
+}
+
+/// [`roi_align`] with its rows grouped by image and level, and the rows of `rois` in that
+/// order (`select(0, inverse)` puts them back). A model whose next layers treat each RoI on its
+/// own can put back its much smaller outputs instead: the gradient of that row selection is a
+/// scatter into zeros, which flex runs on one core.
+pub fn roi_align_grouped(feats: &[Tensor<4>], strides: &[f32], rois: &[(usize, BBox)], pool: usize, sr: usize) -> (Tensor<4>, Tensor<1, Int>) {
     assert!(!rois.is_empty(), "roi_align needs at least one RoI");
     let device = feats[0].device();
     let [_, c, _, _] = feats[0].dims();
@@ -212,8 +221,7 @@ pub fn roi_align(feats: &[Tensor<4>], strides: &[f32], rois: &[(usize, BBox)], p
     for (k, &i) in order.iter().enumerate() {
         inverse[i] = k as i64;
     }
-    let inverse = Tensor::<1, Int>::from_data(TensorData::new(inverse, [rois.len()]), &device);
-    Tensor::cat(parts, 0).select(0, inverse)
+    (Tensor::cat(parts, 0), Tensor::<1, Int>::from_data(TensorData::new(inverse, [rois.len()]), &device))
 }
 
 #[cfg(test)]
