@@ -123,7 +123,8 @@ fn bindgen(wasm: &Path, pkg: &Path, which: &str) -> Result<()> {
         .input_path(wasm)
         .web(true)?
         .typescript(false)
-        .remove_name_section(true)
+        // `LIBRA_WASM_NAMES=1` keeps the function names for profiles (tests/kernels/profile-page.mjs).
+        .remove_name_section(std::env::var_os("LIBRA_WASM_NAMES").is_none_or(|v| v != "1"))
         .remove_producers_section(true)
         .omit_default_module_path(false)
         .generate(pkg)
