@@ -14,6 +14,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use libra_rcnn::config::DetectorConfig;
+use libra_rcnn::cpu_pool::on_pool;
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
 use libra_rcnn::LibraRcnn;
 use libra_rcnn::infer::{StageTimes, detect_batch, detect_batch_staged};
@@ -48,7 +49,7 @@ fn clock() -> f64 {
 
 /// Median stage times of `n` detections of `images`, as the bench page reports them.
 fn stages(model: &LibraRcnn, images: &Tensor<4>, n: usize) -> StageTimes {
-    let runs: Vec<StageTimes> = (0..n).map(|_| pollster::block_on(detect_batch_staged(model, images.clone(), Some(&clock))).expect("detect").1).collect();
+    let runs: Vec<StageTimes> = (0..n).map(|_| on_pool(|| pollster::block_on(detect_batch_staged(model, images.clone(), Some(&clock))).expect("detect").1)).collect();
     let m = |f: fn(&StageTimes) -> f64| median(runs.iter().map(f).collect());
     StageTimes { backbone_neck_ms: m(|t| t.backbone_neck_ms), rpn_ms: m(|t| t.rpn_ms), roi_head_ms: m(|t| t.roi_head_ms), postprocess_ms: m(|t| t.postprocess_ms) }
 }
@@ -78,14 +79,15 @@ fn bench(name: &str, dev: &Device) -> (f64, Vec<Row>) {
             .collect();
         let model = cfg.init(dev).expect("model");
         let (one, _) = to_tensors(&batch[..1], false, &Augment::OFF, 0, dev);
+        // On a pool thread, as the CLI runs its commands (`cpu_pool`).
         let infer = time(5, || {
-            pollster::block_on(detect_batch(&model, one.clone())).expect("detect");
+            on_pool(|| pollster::block_on(detect_batch(&model, one.clone())).expect("detect"));
         });
         let fwd = forward_flops(&model, cfg.rpn.post_nms_test);
 
         let mut trainer = Trainer::new(cfg.init(&dev.clone().autodiff()).expect("model"), TrainConfig::adam(1000, 2));
         let step = time(3, || {
-            pollster::block_on(trainer.step(&batch)).expect("step");
+            on_pool(|| pollster::block_on(trainer.step(&batch)).expect("step"));
         }) / batch.len() as f64;
         // Backward costs about twice the forward; RoI stage on the sampled RoIs.
         let train = 3.0 * forward_flops(&trainer.model.valid(), cfg.roi.sampler.num);

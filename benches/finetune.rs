@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use libra_rcnn::checkpoint;
+use libra_rcnn::cpu_pool::on_pool;
 use libra_rcnn::data::coco::to_coco_json;
 use libra_rcnn::data::{Annotated, Dataset};
 use libra_rcnn::finetune::{FineTune, FineTuneOptions};
@@ -81,6 +82,11 @@ fn data() -> (&'static str, Vec<deepforest::Tile>) {
 
 fn main() {
     alloc::keep_freed_memory();
+    // On a pool thread, as the CLI runs its commands (`cpu_pool`).
+    on_pool(run);
+}
+
+fn run() {
     let (class, tiles) = data();
     if let Some(dir) = std::env::var_os("LIBRA_FT_EXPORT") {
         return export(class, &tiles, Path::new(&dir));

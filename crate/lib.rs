@@ -14,6 +14,8 @@ pub mod attention;
 pub mod boxes;
 pub mod checkpoint;
 pub mod config;
+#[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+pub mod cpu_pool;
 pub mod data;
 pub mod error;
 pub mod eval;

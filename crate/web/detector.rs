@@ -96,7 +96,7 @@ impl WebDetector {
         #[cfg(feature = "threads")]
         let found = {
             let (model, image) = (&self.model, &image);
-            super::on_pool(|| super::ready(detect_staged(model, image, Some(&now))))
+            crate::cpu_pool::on_pool(|| super::ready(detect_staged(model, image, Some(&now))))
         };
         #[cfg(not(feature = "threads"))]
         let found = detect_staged(&self.model, &image, Some(&now)).await;

@@ -72,16 +72,9 @@ pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
-/// Runs `work` on one of the threaded build's pool threads and blocks this worker until it is
-/// done. flex's parallel ops then start inside the pool; from outside it each one wakes a pool
-/// thread and then, when done, this one, which in wasm cost 9-10 % of a detection at 320 px.
-#[cfg(feature = "threads")]
-pub(crate) fn on_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    rayon::scope(|_| work())
-}
-
 /// The output of `f`, a future that the CPU backend completes without waiting (flex's reads are
-/// ready at once), so that it can run where nothing polls futures ([`on_pool`]).
+/// ready at once), so that it can run where nothing polls futures
+/// ([`on_pool`](crate::cpu_pool::on_pool)).
 #[cfg(feature = "threads")]
 pub(crate) fn ready<F: std::future::Future>(f: F) -> F::Output {
     use std::task::{Context, Poll, Waker};

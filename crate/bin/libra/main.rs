@@ -22,6 +22,7 @@ use anyhow::Result;
 use burn::tensor::{Device, DeviceKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use libra_rcnn::config::{DetectorConfig, NonLocalInit};
+use libra_rcnn::cpu_pool::on_pool;
 use libra_rcnn::kernels::{self, KernelPlan, Kernels};
 use source::Source;
 
@@ -297,7 +298,8 @@ fn main() -> Result<()> {
         KernelsArg::Reference => Kernels::Reference,
     };
     let (dev, plan) = device(cli.backend, mode, matches!(cli.command, Command::Train { .. }))?;
-    match cli.command {
+    // Every command on a pool thread: flex's parallel ops then start inside the pool.
+    on_pool(move || match cli.command {
         Command::Weights => weights::run(&dev),
         Command::Train { args, out, without, half } => train::run(&args, &out, &without, half, &training_devices(cli.backend, &dev, args.devices)?, &plan),
         Command::Eval { model, data } => eval::run(&model, &data, &dev, &plan),
@@ -308,7 +310,7 @@ fn main() -> Result<()> {
         Command::Ablation { args, seeds } => ablation::run(&args, &seeds, &training_devices(cli.backend, &dev, args.devices)?, &plan),
         Command::Export { model, out, half } => export::run(&model, &out, half, &dev),
         Command::Scenes { count, size, seed, out, y4m } => scenes::run(count, size, seed, &out, y4m),
-    }
+    })
 }
 
 #[cfg(test)]
