@@ -3,8 +3,7 @@
 // self time over all of them. Function names need the page's wasm built with its name section:
 //   LIBRA_WASM_NAMES=1 cargo serve --build-only && node --experimental-websocket tests/kernels/profile-page.mjs [runs] [size]
 // (Node 22 has WebSocket without the flag.) A developer's tool, not a test.
-import { startServer, openPage, CHROMIUM } from '../browser/harness.mjs';
-import { chromium } from 'playwright-core';
+import { startServer, launch, openPage } from '../browser/harness.mjs';
 
 const [runs = '10', size = '320'] = process.argv.slice(2);
 const PORT = 9333;
@@ -37,7 +36,7 @@ async function cdp(url) {
 
 if (typeof WebSocket === 'undefined') throw new Error('this Node has no WebSocket: run it with --experimental-websocket (Node 20) or on Node 22');
 const server = await startServer();
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', `--remote-debugging-port=${PORT}`] });
+const browser = await launch({ webgpu: false, args: [`--remote-debugging-port=${PORT}`] });
 try {
   const { webSocketDebuggerUrl } = await (await fetch(`http://127.0.0.1:${PORT}/json/version`)).json();
   const c = await cdp(webSocketDebuggerUrl);

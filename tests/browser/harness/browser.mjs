@@ -20,8 +20,9 @@ async function playwright() {
  * webgpu: adds --enable-unsafe-webgpu (without it, the page must fall back to the CPU by itself).
  * camera: null (no fake camera), true (Chromium's generated fake camera) or an absolute .y4m path it plays.
  * cameraPrompt: 'accept' (--use-fake-ui-for-media-stream) or 'deny' (--deny-permission-prompts).
+ * args: more Chromium flags (tests/kernels/profile-page.mjs: its DevTools port).
  */
-export async function launch({ webgpu = true, camera = null, cameraPrompt = 'accept' } = {}) {
+export async function launch({ webgpu = true, camera = null, cameraPrompt = 'accept', args: extra = [] } = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium: apt-get install -y chromium`);
   const { chromium } = await playwright();
   const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
@@ -30,6 +31,7 @@ export async function launch({ webgpu = true, camera = null, cameraPrompt = 'acc
   if (typeof camera === 'string') args.push(`--use-file-for-fake-video-capture=${camera}`);
   if (camera && cameraPrompt === 'accept') args.push('--use-fake-ui-for-media-stream');
   if (cameraPrompt === 'deny') args.push('--deny-permission-prompts');
+  args.push(...extra);
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 
