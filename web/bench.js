@@ -3,8 +3,9 @@
 // ?size=S (a multiple of 64: the sample is drawn at S x S and the network runs at S); reports
 // medians as a table, as JSON in #bench-result and as window.benchResult. ?backend=cpu forces the CPU;
 // ?kernels=fused|reference chooses what runs the non-local block (web/worker-client.js).
+// On WebGPU, each detection's compute dispatches and queue submissions are counted (web/worker.js).
 // After the runs, an sgemm (a 1024^3 f32 matmul) on the same backend: the ceiling the
-// convolutions are read against, as `cargo bench` prints it natively.
+// convolutions are read against, as `cargo bench` prints it natively (?sgemm=0 leaves it out).
 import { startDetector } from './detector-engine.js';
 import { WorkerDied } from './worker-client.js';
 
@@ -21,12 +22,17 @@ const STAGES = [
   ['roi_head_ms', 'RoI head (ms)'],
   ['postprocess_ms', 'Post-process (ms)'],
 ];
+const GPU_CALLS = [
+  ['dispatches', 'GPU compute dispatches'],
+  ['submits', 'GPU queue submissions'],
+];
 
 const params = new URLSearchParams(location.search);
 const forceCpu = params.get('backend') === 'cpu';
 const runs = intParam('runs', 20, 1, 1000);
 const warmupRuns = intParam('warmup', 2, 0, 100);
 const size = intParam('size', 0, 0, 2048); // 0: the model's own input size
+const withSgemm = params.get('sgemm') !== '0';
 
 const $ = (id) => document.getElementById(id);
 let bench = null; // {client, backend, info, pixels}; null until set up, or after the worker died
@@ -107,13 +113,18 @@ async function measure() {
     progress(`run ${i + 1} of ${runs}`);
     samples.push(await detectOnce());
   }
-  progress(`sgemm ${SGEMM_N}^3`);
-  const sgemmGflops = await bench.client.request({ type: 'sgemm', n: SGEMM_N }, DETECT_TIMEOUT_MS);
+  let sgemmGflops = null;
+  if (withSgemm) {
+    progress(`sgemm ${SGEMM_N}^3`);
+    sgemmGflops = await bench.client.request({ type: 'sgemm', n: SGEMM_N }, DETECT_TIMEOUT_MS);
+  }
+  const onGpu = samples[0].gpu_calls !== null;
   const series = {
     fps: samples.map((s) => 1000 / s.round_trip_ms),
     round_trip_ms: samples.map((s) => s.round_trip_ms),
     total_ms: samples.map((s) => s.total_ms),
     ...Object.fromEntries(STAGES.map(([key]) => [key, samples.map((s) => s.timings[key])])),
+    ...(onGpu ? Object.fromEntries(GPU_CALLS.map(([key]) => [key, samples.map((s) => s.gpu_calls[key])])) : {}),
   };
   const { backend, info } = bench;
   const result = {
@@ -127,7 +138,7 @@ async function measure() {
     min: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, Math.min(...xs)])),
     max: Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, Math.max(...xs)])),
     detections: samples.at(-1).detections.length,
-    sgemm: { n: SGEMM_N, gflops: sgemmGflops },
+    sgemm: sgemmGflops === null ? null : { n: SGEMM_N, gflops: sgemmGflops },
     first_detection_ms: bench.firstDetectionMs,
     load_log: loadLog.filter((step) => step.ms <= bench.firstDetectionMs),
     wasm_download: bench.download,
@@ -147,8 +158,9 @@ function render(result) {
     ['round_trip_ms', 'Round trip (ms)'],
     ['total_ms', 'Detector total (ms)'],
     ...STAGES,
+    ...GPU_CALLS.filter(([key]) => key in result.median),
   ];
-  const fmt = (v) => v.toFixed(v < 10 ? 2 : 1);
+  const fmt = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1));
   $('bench-table').replaceChildren(
     ...rows.map(([key, name]) => {
       const tr = document.createElement('tr');
@@ -162,7 +174,9 @@ function render(result) {
   const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
   $('first-visit').textContent = `First detection ${(result.first_detection_ms / 1000).toFixed(1)} s after navigation; the wasm: `
     + (d ? `${mb(d.transfer_bytes)} on the wire${d.transfer_bytes ? '' : ' (from the cache)'}, ${mb(d.encoded_bytes)} compressed, ${mb(d.decoded_bytes)} plain, ${(d.ms / 1000).toFixed(1)} s` : 'no timing entry');
-  $('sgemm').textContent = `sgemm ${result.sgemm.n}³ on this backend: ${result.sgemm.gflops.toFixed(1)} GFLOP/s (median of 5; the ceiling of the convolutions, as \`cargo bench\` measures it natively)`;
+  $('sgemm').textContent = result.sgemm
+    ? `sgemm ${result.sgemm.n}³ on this backend: ${result.sgemm.gflops.toFixed(1)} GFLOP/s (median of 5; the ceiling of the convolutions, as \`cargo bench\` measures it natively)`
+    : 'sgemm left out (?sgemm=0)';
   $('bench-result').textContent = JSON.stringify(result, null, 2);
 }
 

@@ -11,7 +11,8 @@
 //   {type: 'pyramid', rgba, width, height, channel}  -> the parsed pyramid_view() JSON
 //   {type: 'attention', rgba, width, height, x, y}   -> the parsed attention_map() JSON
 //   {type: 'lossCurves', alpha, gamma, beta, xMax, points} -> the parsed loss_curves() JSON
-//   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON and memory_bytes (the wasm's)
+//   {type: 'detect', rgba: ArrayBuffer, width, height} -> the parsed detect() JSON, memory_bytes (the wasm's) and
+//       gpu_calls: {dispatches, submits} the detection sent to WebGPU (null on the CPU)
 //   {type: 'sgemm', n}                                  -> GFLOP/s of an n^3 f32 matmul on the detector's device
 // Replies, progress and panics: see worker-host.js.
 
@@ -29,6 +30,24 @@ let wasm = null; // the wasm module, once loaded
 let detector = null;
 let inputSize = 0;
 let gpuWatch = null; // a device of our own on the same adapter: its loss means the GPU went away
+let onGpu = false; // the detector runs on WebGPU
+
+// Every compute dispatch and queue submission of this worker, counted as it goes through WebGPU's
+// prototypes (wgpu calls them by name), so that a detection can say how much GPU work it sent.
+const gpuCalls = { dispatches: 0, submits: 0 };
+if (self.GPUComputePassEncoder && self.GPUQueue) {
+  for (const [proto, name, key] of [
+    [GPUComputePassEncoder.prototype, 'dispatchWorkgroups', 'dispatches'],
+    [GPUComputePassEncoder.prototype, 'dispatchWorkgroupsIndirect', 'dispatches'],
+    [GPUQueue.prototype, 'submit', 'submits'],
+  ]) {
+    const call = proto[name];
+    proto[name] = function counted(...args) {
+      gpuCalls[key] += 1;
+      return call.apply(this, args);
+    };
+  }
+}
 
 // The wasm's CPU path: burn's flex backend with SIMD128 kernels, on every core where the page
 // is cross-origin isolated, else on this worker's one thread (`runsOn` says which, from cpuThreads()).
@@ -83,6 +102,7 @@ async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
     progress('loading the model on WebGPU…');
     try {
       detector = await wasm.WebDetector.load(bytes, 'webgpu', kernels, progress);
+      onGpu = true;
       watchGpu(choice.gpuAdapter);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) throw e;
@@ -116,7 +136,10 @@ async function resize({ size }) {
 }
 
 async function detect({ rgba, width, height }) {
-  return { ...JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height)), memory_bytes: wasmMemoryBytes() };
+  const before = { ...gpuCalls };
+  const result = JSON.parse(await loaded().detect(new Uint8Array(rgba), width, height));
+  const gpu_calls = onGpu ? { dispatches: gpuCalls.dispatches - before.dispatches, submits: gpuCalls.submits - before.submits } : null;
+  return { ...result, memory_bytes: wasmMemoryBytes(), gpu_calls };
 }
 
 async function sgemm({ n }) {

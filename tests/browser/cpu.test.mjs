@@ -79,6 +79,7 @@ test('the benchmark page runs at another input size (?size=384, one run, CPU)', 
       assert.deepEqual([r.model.input_size, r.input.width, r.input.height], [384, 384, 384], 'the network and the sample must be at 384 px');
       assert.ok(r.median.fps > 0 && r.detections > 0, `a finished run with detections: ${JSON.stringify(r.median)}, ${r.detections} detections`);
       checkTimings(assert, { timings: r.median });
+      assert.ok(!('dispatches' in r.median), `no GPU dispatches are counted on the CPU: ${JSON.stringify(r.median)}`);
       console.log(`sgemm ${r.sgemm.n}^3 in the page: ${r.sgemm.gflops.toFixed(1)} GFLOP/s`);
       assert.ok(r.sgemm.n === 1024 && Number.isFinite(r.sgemm.gflops) && r.sgemm.gflops > 0, `the sgemm ceiling is measured: ${JSON.stringify(r.sgemm)}`);
       // The first visit: the wasm comes compressed from the server, within the size budget.

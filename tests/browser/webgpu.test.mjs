@@ -1,6 +1,7 @@
 // WebGPU (SwiftShader in headless Chromium): the adapter is reported, a bundled scene gets its
 // ground-truth boxes, and the page's detections equal the native CLI's, by default, with our
-// fused WGSL kernels forced and with the tensor-op reference forced.
+// fused WGSL kernels forced and with the tensor-op reference forced; the benchmark page counts
+// the GPU dispatches of a detection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -70,5 +71,23 @@ test('GPU device lost: a message, the detector restarts on the CPU, detections g
     assert.match(String(backend.reason), /lost/i, 'the CPU backend must say it replaced a lost GPU');
     const r = await detectSample(page);
     assertSameAsNative(assert, r.detections, native, 'CPU after the GPU loss');
+  });
+});
+
+test('the benchmark page counts each detection\'s GPU dispatches and submissions, the same every run', { timeout: TEST_TIMEOUT }, async () => {
+  // 128 px and no sgemm: SwiftShader is slow, and the counts do not depend on the speed.
+  await onPage(browser, `${server.url}bench.html?runs=2&warmup=0&size=128&sgemm=0`, 'bench-webgpu', async (page) => {
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: 10 * 60_000, polling: 500 });
+    const r = await page.evaluate(() => window.benchResult);
+    assert.ok(!r.error, `the benchmark failed: ${r.error}`);
+    assert.equal(r.backend.kind, 'webgpu');
+    console.log(`bench at 128 px on WebGPU: ${r.median.dispatches} dispatches, ${r.median.submits} submissions per detection`);
+    for (const key of ['dispatches', 'submits']) {
+      assert.ok(Number.isInteger(r.min[key]) && r.min[key] > 0, `${key} must be counted: ${JSON.stringify(r.min)}`);
+      assert.equal(r.min[key], r.max[key], `the same detection twice must send the same GPU work (${key})`);
+    }
+    assert.ok(r.median.submits <= r.median.dispatches, `a submission carries one or more dispatches: ${JSON.stringify(r.median)}`);
+    assert.match(await page.textContent('#bench-table'), /GPU compute dispatches\s*\d+/, 'the table shows the dispatches');
+    assert.equal(r.sgemm, null, '?sgemm=0 leaves the sgemm out');
   });
 });
