@@ -1,7 +1,7 @@
 //! `libra train --init` fine-tunes a checkpoint on data with other classes, as the page does:
 //! the classes it knows by name keep their classifier and regressor outputs (checked on the
 //! tiny preset through the CLI itself), the same seed gives the same run, and `--input` changes
-//! the checkpoint's input side.
+//! the checkpoint's input side. Held-out data (`--val`) is matched to the training classes by name.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,9 +11,10 @@ use burn::tensor::{Device, Tensor};
 use libra_rcnn::checkpoint;
 use libra_rcnn::model::LibraRcnn;
 
-fn libra(args: &[&str]) {
+fn libra(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_libra")).args(args).output().expect("running libra");
     assert!(out.status.success(), "libra {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Every float parameter and buffer of `model`, in visiting order.
@@ -69,7 +70,7 @@ fn init_fine_tunes_a_checkpoint_on_other_classes() {
     // Same seed, same run (new outputs included); another seed and --input give other new
     // outputs and the input side asked for.
     let tune = |seed: &str, input: &[&str], out: &str| {
-        libra(&[&["train", "--init", &path("six.lrc"), "--data", &data, val[0], val[1], "--steps", "1", "--batch", "2", "--seed", seed], input, &["--out", &path(out)]].concat())
+        libra(&[&["train", "--init", &path("six.lrc"), "--data", &data, val[0], val[1], "--steps", "1", "--batch", "2", "--seed", seed], input, &["--out", &path(out)]].concat());
     };
     tune("0", &[], "again.lrc");
     // (The files themselves differ: burn writes a random id per new parameter.)
@@ -79,5 +80,75 @@ fn init_fine_tunes_a_checkpoint_on_other_classes() {
     let other = checkpoint::load(Path::new(&path("other.lrc")), &dev).unwrap();
     assert_eq!((old.config.input_size, other.config.input_size), (64, 128));
     assert_ne!(cls(&other)[..width], n[..width], "seed 1 draws other new outputs");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The generated scenes' COCO file with its categories changed by `f` (the annotations' ids follow
+/// the map `f` returns: old id -> new id).
+fn recategorised(coco: &str, f: impl Fn(&mut Vec<serde_json::Value>) -> Vec<(u64, u64)>) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(coco).unwrap();
+    let ids = f(v["categories"].as_array_mut().unwrap());
+    for a in v["annotations"].as_array_mut().unwrap() {
+        let old = a["category_id"].as_u64().unwrap();
+        a["category_id"] = ids.iter().find(|(o, _)| *o == old).unwrap().1.into();
+    }
+    v.to_string()
+}
+
+#[test]
+fn held_out_data_is_matched_to_the_training_classes_by_name() {
+    let dir = std::env::temp_dir().join(format!("libra-cli-val-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    libra(&["scenes", "--count", "4", "--size", "64", "--seed", "5", "--out", &path("scenes")]);
+    let coco = std::fs::read_to_string(dir.join("scenes/annotations.json")).unwrap();
+    let write = |name: &str, json: String| {
+        std::fs::write(dir.join("scenes").join(name), json).unwrap();
+        format!("coco:{}:{}", path(&format!("scenes/{name}")), path("scenes"))
+    };
+    let train = |data: &str, val: &[&str], out: &str| {
+        let out = path(out);
+        let args = [&["train", "--preset", "tiny", "--pretrained", "false", "--steps", "1", "--batch", "2", "--data", data][..], val, &["--out", &out]].concat();
+        Command::new(env!("CARGO_BIN_EXE_libra")).args(&args).output().expect("running libra")
+    };
+
+    // One class of the user's own and no --val: trained and written, AP said to be unmeasured
+    // (generated scenes, the default held-out set of generated data, have other classes).
+    let one = write("one.json", recategorised(&coco, |cats| {
+        let ids = cats.iter().map(|c| (c["id"].as_u64().unwrap(), 1)).collect();
+        *cats = vec![serde_json::json!({"id": 1, "name": "object"})];
+        ids
+    }));
+    let out = train(&one, &[], "one.lrc");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no held-out data (--val): AP not measured"));
+    assert!(dir.join("one.lrc").exists());
+    // Held-out data with a class the training data lacks: refused before training.
+    let out = train(&one, &["--val", "synthetic:2"], "refused.lrc");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("is not one of the training data's classes (object)"), "{err}");
+    assert!(!dir.join("refused.lrc").exists());
+
+    // The same held-out scenes with their categories numbered and listed the other way round
+    // measure the same AP: labels follow the names, not the positions.
+    let same = write("same.json", coco.clone());
+    let reversed = write("reversed.json", recategorised(&coco, |cats| {
+        cats.reverse();
+        let n = cats.len() as u64;
+        cats.iter_mut()
+            .map(|c| {
+                let old = c["id"].as_u64().unwrap();
+                c["id"] = (n + 1 - old).into();
+                (old, n + 1 - old)
+            })
+            .collect()
+    }));
+    let held_out = |val: &str, out: &str| {
+        let o = train(&same, &["--val", val], out);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).lines().find(|l| l.starts_with("held-out")).expect("a held-out row").to_owned()
+    };
+    let (a, b) = (held_out(&same, "a.lrc"), held_out(&reversed, "b.lrc"));
+    assert_eq!(a, b, "held-out AP with the categories in file order and reversed");
     std::fs::remove_dir_all(&dir).unwrap();
 }

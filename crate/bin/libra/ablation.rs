@@ -23,6 +23,9 @@ pub fn run(args: &TrainArgs, seeds: &[u64], devs: &[Device], plan: &KernelPlan) 
     let mut base = args.preset_config()?;
     base.input_size = args.input.unwrap_or(base.input_size);
     let data = load_data(args, &base)?;
+    if data.val.is_empty() {
+        bail!("the ablation compares held-out AP: give held-out data with --val");
+    }
     let mut rows = Vec::new();
     for (name, balance) in Balance::TABLE2 {
         let mut cfg = base.clone().with_balance(balance);
@@ -31,6 +34,7 @@ pub fn run(args: &TrainArgs, seeds: &[u64], devs: &[Device], plan: &KernelPlan) 
         for &seed in seeds {
             let label = format!("{name} #{seed}");
             let (_, r) = train_one(&cfg, &TrainArgs { seed, ..args.clone() }, &data, devs, plan, &label)?;
+            let r = r.expect("held-out data was checked above");
             print_report(&label, &r);
             reports.push(r);
         }

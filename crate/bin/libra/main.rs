@@ -69,9 +69,10 @@ struct TrainArgs {
     /// Training data: synthetic:N[:SEED], coco:FILE.json[:IMAGE_DIR] or voc:DIR.
     #[arg(long, default_value = "synthetic:1000")]
     data: Source,
-    /// Held-out data for AP50 during and after training.
-    #[arg(long, default_value = "synthetic:100:7")]
-    val: Source,
+    /// Held-out data for AP50 during and after training, its classes matched to --data's by
+    /// name [default: synthetic:100:7 when --data is generated; none otherwise].
+    #[arg(long)]
+    val: Option<Source>,
     #[arg(long, default_value_t = 2000)]
     steps: usize,
     #[arg(long, default_value_t = 4)]

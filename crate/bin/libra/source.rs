@@ -76,22 +76,31 @@ fn warn_strings(w: &[Warning]) -> Vec<String> {
 }
 
 /// Loads `src` letterboxed to `cfg.input_size` (generated scenes are made to suit `cfg`).
-/// `classes` fixes the class list (evaluation); otherwise it comes from the data.
+/// `classes` fixes the class list (held-out data): labels are matched to it by name, and a
+/// class it lacks is an error; otherwise the list comes from the data.
 pub fn load(src: &Source, cfg: &DetectorConfig, classes: Option<&[String]>) -> Result<Loaded> {
     let input_u = cfg.input_size as u32;
     match src {
         Source::Synthetic { count, seed } => {
             let scene = cfg.scene_config();
+            let names: Vec<String> = SCENE_CLASSES.iter().map(|s| s.to_string()).collect();
             let samples = (0..*count)
                 .map(|i| {
-                    let (img, ann) = generate_scene(&scene, seed.wrapping_mul(1_000_000).wrapping_add(i as u64))?;
+                    let (img, mut ann) = generate_scene(&scene, seed.wrapping_mul(1_000_000).wrapping_add(i as u64))?;
+                    if let Some(to) = classes {
+                        relabel(std::slice::from_mut(&mut ann), &names, to)?;
+                    }
                     Ok(TrainSample::new(&img, &ann, input_u)?)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Loaded { classes: SCENE_CLASSES.iter().map(|s| s.to_string()).collect(), samples, warnings: vec![] })
+            Ok(Loaded { classes: classes.map_or(names, <[String]>::to_vec), samples, warnings: vec![] })
         }
         Source::Coco { json, images } => {
-            let (ds, w) = coco::read_coco_file(json)?;
+            let (mut ds, w) = coco::read_coco_file(json)?;
+            if let Some(to) = classes {
+                relabel(&mut ds.items, &ds.classes, to).with_context(|| json.display().to_string())?;
+                ds.classes = to.to_vec();
+            }
             Ok(load_images(ds.classes, &ds.items, images, input_u, warn_strings(&w)))
         }
         Source::Voc { dir } => {
@@ -114,5 +123,62 @@ pub fn load(src: &Source, cfg: &DetectorConfig, classes: Option<&[String]>) -> R
             }
             Ok(load_images(known.names().to_vec(), &items, &dir.join("JPEGImages"), input_u, warnings))
         }
+    }
+}
+
+/// Rewrites `items`' labels (boxes and crowd regions), indices into `from`, as indices into
+/// `to`, matching the classes by name; a labelled class that `to` lacks is an error.
+fn relabel(items: &mut [Annotated], from: &[String], to: &[String]) -> Result<()> {
+    let map: Vec<Option<usize>> = from.iter().map(|name| to.iter().position(|t| t == name)).collect();
+    for item in items {
+        for label in item.labels.iter_mut().chain(item.crowd.iter_mut().map(|c| &mut c.label)) {
+            *label = map[*label].with_context(|| {
+                format!("{}: class {:?} is not one of the training data's classes ({})", item.image, from[*label], to.join(", "))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(labels: Vec<usize>, crowd: Vec<usize>) -> Annotated {
+        Annotated {
+            image: "a.png".into(),
+            width: 10,
+            height: 10,
+            boxes: vec![[0.0, 0.0, 5.0, 5.0]; labels.len()],
+            labels,
+            areas: vec![],
+            crowd: crowd.into_iter().map(|label| Crowd { bbox: [0.0, 0.0, 9.0, 9.0], label }).collect(),
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn relabel_matches_classes_by_name() {
+        let mut items = vec![item(vec![0, 2, 1], vec![2])];
+        relabel(&mut items, &names(&["cat", "dog", "bird"]), &names(&["bird", "cat", "dog"])).unwrap();
+        assert_eq!(items[0].labels, [1, 0, 2]);
+        assert_eq!(items[0].crowd[0].label, 0);
+    }
+
+    #[test]
+    fn relabel_refuses_a_class_the_training_data_lacks() {
+        let mut items = vec![item(vec![0, 1], vec![])];
+        let err = relabel(&mut items, &names(&["cat", "circle"]), &names(&["cat"])).unwrap_err().to_string();
+        assert!(err.contains("\"circle\" is not one of the training data's classes (cat)"), "{err}");
+    }
+
+    #[test]
+    fn an_unused_class_is_no_error() {
+        let mut items = vec![item(vec![0], vec![])];
+        relabel(&mut items, &names(&["cat", "circle"]), &names(&["cat"])).unwrap();
+        assert_eq!(items[0].labels, [0]);
     }
 }

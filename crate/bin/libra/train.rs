@@ -20,7 +20,8 @@ use libra_rcnn::train::{Optimizer, Run, Start, StepReport, TrainConfig, TrainSam
 use libra_rcnn::weights;
 
 use super::report::{print_header, print_report};
-use super::{Opt, TrainArgs, source};
+use super::source::{self, Source};
+use super::{Opt, TrainArgs};
 
 /// Trains as `args` say on `devs` (with `plan`; see [`train_one`]), without the balancing parts named in `without`,
 /// writes the checkpoint to `out` (`half`: f16 weights) and prints its held-out AP.
@@ -52,8 +53,13 @@ pub fn run(args: &TrainArgs, out: &Path, without: &[String], half: bool, devs: &
     let cfg = cfg.with_balance(balance);
     let (model, report) = train_one(&cfg, args, &data, devs, plan, "train")?;
     checkpoint::save(&model, out, half)?;
-    print_header();
-    print_report("held-out", &report);
+    match report {
+        Some(report) => {
+            print_header();
+            print_report("held-out", &report);
+        }
+        None => println!("no held-out data (--val): AP not measured"),
+    }
     println!("wrote {}", out.display());
     Ok(())
 }
@@ -98,26 +104,39 @@ fn build_model(cfg: &DetectorConfig, pretrained: bool, seed: u64, device: &Devic
 pub struct Data {
     pub classes: Vec<String>,
     pub train: Vec<TrainSample>,
+    /// Empty without held-out data.
     pub val: Vec<TrainSample>,
 }
 
 /// Loads `--data` and `--val` (the latter with the former's classes), printing the warnings.
+/// Without `--val`, generated training data is measured on other generated scenes; other data
+/// has no held-out set (generated scenes have other classes).
 pub fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
     let train = source::load(&a.data, cfg, None)?;
-    let val = source::load(&a.val, cfg, Some(&train.classes))?;
-    for w in train.warnings.iter().chain(&val.warnings) {
+    let val_source = match (&a.val, &a.data) {
+        (Some(val), _) => Some(val.clone()),
+        (None, Source::Synthetic { .. }) => Some(Source::Synthetic { count: 100, seed: 7 }),
+        (None, _) => None,
+    };
+    let val = val_source.map(|v| source::load(&v, cfg, Some(&train.classes))).transpose().context("--val")?;
+    for w in train.warnings.iter().chain(val.iter().flat_map(|v| &v.warnings)) {
         eprintln!("warning: {w}");
     }
     if train.samples.is_empty() {
         bail!("no training images could be loaded");
     }
-    Ok(Data { classes: train.classes, train: train.samples, val: val.samples })
+    let val = match val {
+        Some(v) if v.samples.is_empty() => bail!("no held-out images (--val) could be loaded"),
+        Some(v) => v.samples,
+        None => Vec::new(),
+    };
+    Ok(Data { classes: train.classes, train: train.samples, val })
 }
 
 /// Trains `cfg` on `data` on `devs` (with `plan`), returning the trained (inference) model and
-/// its validation AP. The model lives on the first device; with more, each batch is split over
+/// its validation AP (none without held-out data). The model lives on the first device; with more, each batch is split over
 /// them all ([`Trainer::with_devices`]).
-pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, devs: &[Device], plan: &KernelPlan, label: &str) -> Result<(LibraRcnn, ApReport)> {
+pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, devs: &[Device], plan: &KernelPlan, label: &str) -> Result<(LibraRcnn, Option<ApReport>)> {
     if devs.len() > a.batch {
         bail!("--devices {} needs a batch of at least {0} (--batch {})", devs.len(), a.batch);
     }
@@ -159,7 +178,7 @@ pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, devs: &[Devic
         ));
     };
     // Evaluation pauses the run; it goes on with the next batch of the same order.
-    let pauses: Vec<usize> = if a.eval_every > 0 { (a.eval_every..a.steps).step_by(a.eval_every).collect() } else { Vec::new() };
+    let pauses: Vec<usize> = if a.eval_every > 0 && !data.val.is_empty() { (a.eval_every..a.steps).step_by(a.eval_every).collect() } else { Vec::new() };
     for until in pauses {
         pollster::block_on(run.run_until(until, &mut on_step))?;
         let r = pollster::block_on(evaluate_samples(&run.trainer().model.valid(), &data.val, 4))?;
@@ -168,7 +187,7 @@ pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, devs: &[Devic
     pollster::block_on(run.run_until(a.steps, &mut on_step))?;
     bar.finish();
     let model = run.trainer().model.valid();
-    let report = pollster::block_on(evaluate_samples(&model, &data.val, 4))?;
+    let report = if data.val.is_empty() { None } else { Some(pollster::block_on(evaluate_samples(&model, &data.val, 4))?) };
     eprintln!("{label}: {} steps in {:.1} s, {skipped} skipped (non-finite loss)", a.steps, start.elapsed().as_secs_f32());
     Ok((model, report))
 }
