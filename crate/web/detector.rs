@@ -92,14 +92,8 @@ impl WebDetector {
     pub async fn detect(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<String, JsError> {
         let image = rgb_image(&rgba, width, height)?;
         let start = now();
-        // The threaded build is the CPU path only: its futures never wait.
-        #[cfg(feature = "threads")]
-        let found = {
-            let (model, image) = (&self.model, &image);
-            crate::cpu_pool::on_pool(|| super::ready(detect_staged(model, image, Some(&now))))
-        };
-        #[cfg(not(feature = "threads"))]
-        let found = detect_staged(&self.model, &image, Some(&now)).await;
+        let (model, image) = (&self.model, &image);
+        let found = super::cpu_work(|| detect_staged(model, image, Some(&now))).await;
         let (detections, timings) = found.map_err(js_err)?;
         let result = DetectResult { detections, timings, total_ms: now() - start };
         Ok(serde_json::to_string(&result).expect("detections serialise"))

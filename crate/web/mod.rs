@@ -72,16 +72,23 @@ pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
-/// The output of `f`, a future that the CPU backend completes without waiting (flex's reads are
-/// ready at once), so that it can run where nothing polls futures
-/// ([`on_pool`](crate::cpu_pool::on_pool)).
+/// The output of the future `make()` returns. On the threaded build (the CPU path alone) it runs
+/// on a pool thread ([`on_pool`](crate::cpu_pool::on_pool)), so that flex's parallel ops start
+/// inside the pool; there nothing polls futures, which is fine because flex's reads are ready at
+/// once (it panics if one would wait). Elsewhere it is awaited here.
 #[cfg(feature = "threads")]
-pub(crate) fn ready<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) async fn cpu_work<F: std::future::Future<Output: Send>>(make: impl FnOnce() -> F + Send) -> F::Output {
     use std::task::{Context, Poll, Waker};
-    match std::pin::pin!(f).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    crate::cpu_pool::on_pool(|| match std::pin::pin!(make()).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(out) => out,
         Poll::Pending => panic!("a CPU computation waited for something: it cannot run on the pool"),
-    }
+    })
+}
+
+/// See the threaded build's `cpu_work`: here the future is awaited where it is made.
+#[cfg(not(feature = "threads"))]
+pub(crate) async fn cpu_work<F: std::future::Future>(make: impl FnOnce() -> F) -> F::Output {
+    make().await
 }
 
 /// `performance.now()` of the worker or window.

@@ -1,10 +1,11 @@
 //! `WebTrainer`: fine-tuning in the page's training worker, one step per call so the worker can
-//! pause, stop and answer view requests between steps; saves the model with async reads.
+//! pause, stop and answer view requests between steps; saves the model with async reads. The
+//! threaded build runs steps and evaluations on the pool (`cpu_work`).
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{KernelStatus, device, js_err, now, rgb_image, views};
+use super::{KernelStatus, cpu_work, device, js_err, now, rgb_image, views};
 use crate::{checkpoint, kernels};
 use crate::data::{RawBox, validate_boxes};
 use crate::finetune::{FineTune, FineTuneOptions};
@@ -100,7 +101,8 @@ impl WebTrainer {
     /// One training step. JSON: `{step, steps, lr, losses: {rpn_cls, rpn_reg, rcnn_cls,
     /// rcnn_reg, total}, skipped, reg_errors}`.
     pub async fn step(&mut self) -> Result<String, JsError> {
-        let r = self.session.step().await.map_err(js_err)?;
+        let session = &mut self.session;
+        let r = cpu_work(|| session.step()).await.map_err(js_err)?;
         let step = Step { step: r.step + 1, steps: self.session.progress().1, lr: r.lr, losses: r.losses, skipped: r.skipped, reg_errors: r.reg_errors };
         Ok(serde_json::to_string(&step).expect("the step serialises"))
     }
@@ -108,7 +110,8 @@ impl WebTrainer {
     /// AP on the held-out photos. JSON: `{ap, ap50, ap75, per_class_ap50, images}`, or `null`
     /// without held-out photos.
     pub async fn evaluate(&self) -> Result<String, JsError> {
-        let report = self.session.evaluate().await.map_err(js_err)?;
+        let session = &self.session;
+        let report = cpu_work(|| session.evaluate()).await.map_err(js_err)?;
         let eval = report.map(|r| Evaluation { ap: r.ap, ap50: r.ap50, ap75: r.ap75, per_class_ap50: r.per_class_ap50, images: self.session.counts().1 });
         Ok(serde_json::to_string(&eval).expect("the evaluation serialises"))
     }
