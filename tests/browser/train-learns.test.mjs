@@ -11,9 +11,9 @@
 // The page contract used: the #train-* and #dataset-* ids, window.libraTraining and window.libraDataset.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, onNewPage, libra, waitForState, training, waitTraining, ARTIFACTS, DEFAULT_MODEL, TEST_TIMEOUT } from './harness.mjs';
+import { startServer, launch, onNewPage, libra, waitForState, sceneDataset, importDataset, trainToEnd, ARTIFACTS, DEFAULT_MODEL, TEST_TIMEOUT } from './harness.mjs';
 
 const DIR = join(ARTIFACTS, 'train-learns-data');
 const PHOTOS = 40; // every 5th held out: 32 to train on, 8 to measure
@@ -27,14 +27,8 @@ let browser;
 let importFiles; // COCO JSON with one new class, and the photos, for #dataset-import
 let nativeAp50; // the same run's, natively
 before(async () => {
-  mkdirSync(DIR, { recursive: true });
-  await libra(['scenes', '--count', String(PHOTOS), '--size', '128', '--seed', '11', '--out', DIR]);
-  const coco = JSON.parse(readFileSync(join(DIR, 'annotations.json'), 'utf8'));
-  const objects = { ...coco, categories: [{ id: 1, name: 'object' }], annotations: coco.annotations.map((a) => ({ ...a, category_id: 1 })) };
-  importFiles = [
-    { name: 'annotations.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(objects)) },
-    ...coco.images.map((im) => ({ name: im.file_name, mimeType: 'image/png', buffer: readFileSync(join(DIR, im.file_name)) })),
-  ];
+  const { coco: objects, files } = await sceneDataset(DIR, { count: PHOTOS, size: 128, seed: 11, oneClass: true });
+  importFiles = files;
   // The same run natively: the page's split (every 5th photo held out) as two COCO files.
   const part = (held) => {
     const images = objects.images.filter((_, i) => (i % 5 === 4) === held);
@@ -54,19 +48,10 @@ after(async () => { await browser?.close(); server?.stop(); });
 test(`fine-tuning the default model on a new class raises held-out AP50 by ${GAIN} in ${STEPS} steps`, { timeout: TEST_TIMEOUT }, async () => {
   await onNewPage(browser, `${server.url}?backend=cpu`, 'train-learns', async (page) => {
     await waitForState(page, 'ready');
-    await page.waitForSelector('#dataset[data-dataset-ready="1"]', { state: 'attached', timeout: 60_000 });
-    await page.setInputFiles('#dataset-import', importFiles);
-    await page.waitForFunction((n) => window.libraDataset.images.filter((im) => im.boxes.length).length === n, PHOTOS, { timeout: 60_000 });
+    await importDataset(page, importFiles, PHOTOS);
     assert.match(await page.textContent('#train-split'), /^32 photos to train on, 8 held out to measure AP50\.$/);
-    await page.fill('#train-size', '128');
-    await page.fill('#train-steps', String(STEPS));
-    await page.fill('#train-batch', '2');
-    await page.fill('#train-lr', LR);
-    await page.fill('#train-eval-every', String(STEPS));
     const t0 = Date.now();
-    await page.click('#train-start');
-    await waitTraining(page, 'the end of training', () => ['done', 'failed'].includes(window.libraTraining.state.runs[0]?.state));
-    const run = (await training(page)).runs[0];
+    const run = await trainToEnd(page, { size: '128', steps: String(STEPS), batch: '2', lr: LR, evalEvery: String(STEPS) });
     assert.equal(run.state, 'done', `the run failed: ${run.error}`);
     assert.deepEqual(run.options.classes, ['object']);
     const ms = run.steps.map((s) => s.ms).sort((a, b) => a - b);

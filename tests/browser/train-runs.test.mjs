@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, onNewPage, reload, libra, waitForState, training, waitTraining, waitForModel, waitForMessage, ARTIFACTS, LOAD_MS, TEST_TIMEOUT } from './harness.mjs';
+import { startServer, launch, onNewPage, reload, libra, waitForState, training, waitTraining, waitForModel, waitForMessage, sceneDataset, importDataset, ARTIFACTS, LOAD_MS, TEST_TIMEOUT } from './harness.mjs';
 
 const DIR = join(ARTIFACTS, 'train-runs-data');
 const MODEL = join(DIR, 'tiny.lrc');
@@ -21,12 +21,7 @@ let importFiles; // the scenes' COCO JSON and photos, for #dataset-import
 before(async () => {
   mkdirSync(DIR, { recursive: true });
   await libra(['train', '--preset', 'tiny', '--pretrained', 'false', '--steps', '30', '--batch', '4', '--data', 'synthetic:64', '--val', 'synthetic:8:2', '--out', MODEL]);
-  await libra(['scenes', '--count', String(PHOTOS), '--size', '128', '--seed', '11', '--out', DIR]);
-  const coco = JSON.parse(readFileSync(join(DIR, 'annotations.json'), 'utf8'));
-  importFiles = [
-    { name: 'annotations.json', mimeType: 'application/json', buffer: readFileSync(join(DIR, 'annotations.json')) },
-    ...coco.images.map((im) => ({ name: im.file_name, mimeType: 'image/png', buffer: readFileSync(join(DIR, im.file_name)) })),
-  ];
+  importFiles = (await sceneDataset(DIR, { count: PHOTOS, size: 128, seed: 11 })).files;
   server = await startServer();
   browser = await launch();
 });
@@ -48,8 +43,7 @@ async function prepare(page) {
   await ready(page);
   await page.setInputFiles('#model-input', MODEL);
   await waitForModel(page, 'tiny.lrc');
-  await page.setInputFiles('#dataset-import', importFiles);
-  await page.waitForFunction((n) => window.libraDataset.images.filter((im) => im.boxes.length).length === n, PHOTOS, { timeout: 60_000 });
+  await importDataset(page, importFiles, PHOTOS);
 }
 
 /** Starts run `id` with `steps` steps and AP50 every `evalEvery`, two photos a step. */

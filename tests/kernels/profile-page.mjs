@@ -1,11 +1,15 @@
 // Where the page's CPU path spends its time: V8's sampling profiler in every worker (the detector's
-// and the CPU threads') while /bench.html?backend=cpu runs, then the functions with the most
-// self time over all of them. Function names need the page's wasm built with its name section:
-//   LIBRA_WASM_NAMES=1 cargo serve --build-only && node --experimental-websocket tests/kernels/profile-page.mjs [runs] [size]
+// or the trainer's, and the CPU threads') while /bench.html?backend=cpu runs (`detect`: RUNS
+// detections at SIZE px) or while the page fine-tunes the default model (`train`: RUNS steps of
+// two generated photos at SIZE px, as tests/kernels/bench-train.mjs), then the functions with the
+// most self time over all of them. Function names need the page's wasm built with its name section:
+//   LIBRA_WASM_NAMES=1 cargo serve --build-only && node --experimental-websocket tests/kernels/profile-page.mjs [detect|train] [runs] [size]
 // (Node 22 has WebSocket without the flag.) A developer's tool, not a test.
-import { startServer, launch, openPage } from '../browser/harness.mjs';
+import { join } from 'node:path';
+import { startServer, launch, openPage, waitForState, sceneDataset, importDataset, trainToEnd, ARTIFACTS } from '../browser/harness.mjs';
 
-const [runs = '10', size = '320'] = process.argv.slice(2);
+const [mode = 'detect', runs = '10', size = '320'] = process.argv.slice(2);
+if (!['detect', 'train'].includes(mode)) throw new Error(`the first argument is detect or train, not ${mode}`);
 const PORT = 9333;
 // Time in these is a thread waiting for work, not doing it.
 const WAITING = /^\((idle|program)\)$|Condvar>::wait|wait_until_cold|Sleep>::sleep/;
@@ -56,11 +60,23 @@ try {
     await c.send('Runtime.runIfWaitingForDebugger', {}, sessionId);
   });
   await c.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
-  const page = await openPage(browser, `${server.url}bench.html?backend=cpu&runs=${runs}&warmup=1&size=${size}`);
-  await page.waitForFunction(() => window.benchResult, null, { timeout: 30 * 60_000, polling: 1000 });
-  const r = await page.evaluate(() => window.benchResult);
-  if (r.error) throw new Error(`the benchmark failed: ${r.error}`);
-  console.log(`${size} px, CPU (${r.backend.runsOn}): median ${r.median.total_ms.toFixed(1)} ms per detection over ${runs} runs, sgemm ${r.sgemm.gflops.toFixed(1)} GFLOP/s`);
+  if (mode === 'detect') {
+    const page = await openPage(browser, `${server.url}bench.html?backend=cpu&runs=${runs}&warmup=1&size=${size}`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 30 * 60_000, polling: 1000 });
+    const r = await page.evaluate(() => window.benchResult);
+    if (r.error) throw new Error(`the benchmark failed: ${r.error}`);
+    console.log(`${size} px, CPU (${r.backend.runsOn}): median ${r.median.total_ms.toFixed(1)} ms per detection over ${runs} runs, sgemm ${r.sgemm.gflops.toFixed(1)} GFLOP/s`);
+  } else {
+    const photos = 20;
+    const { files } = await sceneDataset(join(ARTIFACTS, 'bench-train-data'), { count: photos, size: 320, seed: 5, oneClass: true });
+    const page = await openPage(browser, `${server.url}?backend=cpu`);
+    await waitForState(page, 'ready');
+    await importDataset(page, files, photos);
+    const run = await trainToEnd(page, { size, steps: runs, batch: '2', evalEvery: runs }, 60 * 60_000);
+    if (run.state !== 'done') throw new Error(`the run failed: ${run.error}`);
+    const ms = run.steps.slice(1).map((s) => s.ms).sort((a, b) => a - b);
+    console.log(`${size} px, CPU: median ${ms[ms.length >> 1].toFixed(1)} ms per training step of 2 photos over ${runs} steps`);
+  }
   const self = new Map(); // function -> µs of self time, over all workers
   let busy = 0;
   for (const { sessionId, url } of workers) {
@@ -77,7 +93,7 @@ try {
     busy += mine;
     console.log(`worker ${url.split('/').pop()}: busy ${(mine / 1000).toFixed(0)} ms`);
   }
-  console.log('self ms   share  function (whole run: warm-up, runs, sgemm)');
+  console.log(`self ms   share  function (the whole run: ${mode === 'detect' ? 'warm-up, runs, sgemm' : 'the model\'s start, detections, steps, evaluations'})`);
   for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
     console.log(`${(us / 1000).toFixed(0).padStart(7)} ${(100 * us / busy).toFixed(1).padStart(6)}%  ${name.slice(0, 160)}`);
   }
