@@ -123,6 +123,9 @@ fn held_out_data_is_matched_to_the_training_classes_by_name() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no held-out data (--val): AP not measured"));
     assert!(dir.join("one.lrc").exists());
+    let out = train(&one, &["--eval-every", "1"], "every.lrc");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--eval-every measures AP50 on held-out data: give it with --val"), "{err}");
     // Held-out data with a class the training data lacks: refused before training.
     let out = train(&one, &["--val", "synthetic:2"], "refused.lrc");
     let err = String::from_utf8_lossy(&out.stderr);

@@ -128,6 +128,7 @@ pub fn load_data(a: &TrainArgs, cfg: &DetectorConfig) -> Result<Data> {
     let val = match val {
         Some(v) if v.samples.is_empty() => bail!("no held-out images (--val) could be loaded"),
         Some(v) => v.samples,
+        None if a.eval_every > 0 => bail!("--eval-every measures AP50 on held-out data: give it with --val"),
         None => Vec::new(),
     };
     Ok(Data { classes: train.classes, train: train.samples, val })
@@ -178,7 +179,7 @@ pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, devs: &[Devic
         ));
     };
     // Evaluation pauses the run; it goes on with the next batch of the same order.
-    let pauses: Vec<usize> = if a.eval_every > 0 && !data.val.is_empty() { (a.eval_every..a.steps).step_by(a.eval_every).collect() } else { Vec::new() };
+    let pauses: Vec<usize> = if a.eval_every > 0 { (a.eval_every..a.steps).step_by(a.eval_every).collect() } else { Vec::new() };
     for until in pauses {
         pollster::block_on(run.run_until(until, &mut on_step))?;
         let r = pollster::block_on(evaluate_samples(&run.trainer().model.valid(), &data.val, 4))?;
