@@ -1,7 +1,8 @@
 //! `libra train --init` fine-tunes a checkpoint on data with other classes, as the page does:
 //! the classes it knows by name keep their classifier and regressor outputs (checked on the
 //! tiny preset through the CLI itself), the same seed gives the same run, and `--input` changes
-//! the checkpoint's input side. Held-out data (`--val`) is matched to the training classes by name.
+//! the checkpoint's input side. Held-out data (`--val`) is matched to the training classes by name;
+//! `eval` and `detect` handle what a user's files can throw at them.
 
 use std::path::Path;
 use std::process::Command;
@@ -153,5 +154,15 @@ fn held_out_data_is_matched_to_the_training_classes_by_name() {
     };
     let (a, b) = (held_out(&same, "a.lrc"), held_out(&reversed, "b.lrc"));
     assert_eq!(a, b, "held-out AP with the categories in file order and reversed");
+
+    // `libra eval` on data none of whose images load says so; `libra detect` of several photos
+    // into a folder that does not exist yet makes it.
+    let gone = write("gone.json", coco.replace(".png\"", ".missing.png\""));
+    let out = Command::new(env!("CARGO_BIN_EXE_libra")).args(["eval", "--model", &path("a.lrc"), "--data", &gone]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no images could be loaded to evaluate on"), "{err}");
+    let drawn = dir.join("drawn/boxes");
+    libra(&["detect", "--model", &path("a.lrc"), &path("scenes/scene_0000.png"), &path("scenes/scene_0001.png"), "--out", drawn.to_str().unwrap()]);
+    assert!(drawn.join("0000.png").exists() && drawn.join("0001.png").exists(), "both pictures drawn into the new folder");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -19,6 +19,9 @@ pub fn run(model: &Path, images: &[PathBuf], out: Option<&Path>, score: f32, dev
     if images.is_empty() {
         bail!("no images given");
     }
+    if let (Some(dir), true) = (out, images.len() > 1) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let mut all = Vec::new();
     for (i, path) in images.iter().enumerate() {
         let mut img = read_image_file(path)?;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::tensor::Device;
 use libra_rcnn::checkpoint;
 use libra_rcnn::kernels::KernelPlan;
@@ -18,6 +18,9 @@ pub fn run(model: &Path, data: &Source, dev: &Device, plan: &KernelPlan) -> Resu
     let loaded = source::load(data, &model.config, Some(&model.config.classes))?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
+    }
+    if loaded.samples.is_empty() {
+        bail!("no images could be loaded to evaluate on");
     }
     let r = pollster::block_on(evaluate_samples(&model, &loaded.samples, 4))?;
     print_header();
