@@ -10,15 +10,22 @@ const DEFAULT_MODEL_LABEL = 'default (browser preset, generated-scene shapes)';
 
 /**
  * Starts a detector worker, loads `bytes` (an ArrayBuffer of a .lrc or .safetensors checkpoint; a
- * copy is sent) and, on WebGPU, warms the shaders up. Resolves with {client, backend, info,
- * download}; on failure the worker is stopped and the error (WorkerDied if it died) is thrown.
+ * copy is sent) and, on WebGPU, warms the shaders up; where WebGPU fails to load the model, starts
+ * a fresh worker on the CPU with the reason. Resolves with {client, backend, info, download}; on
+ * failure the worker is stopped and the error (WorkerDied if it died) is thrown.
  */
-export async function startDetector({ bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress }) {
+export async function startDetector(options) {
+  const { bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress } = options;
   const client = new WorkerClient(new URL('worker.js', import.meta.url), 'detector');
   client.onProgress = onProgress;
   try {
     const copy = bytes.slice(0);
     const started = await client.request({ type: 'init', backend, cpuReason, kernels: kernelsSetting(), modelBytes: copy }, initTimeoutMs, [copy]);
+    if (started.retryOnCpu) {
+      client.terminate();
+      onProgress?.(`${started.retryOnCpu}; starting on the CPU…`);
+      return startDetector({ ...options, backend: 'cpu', cpuReason: started.retryOnCpu });
+    }
     if (started.backend.kind === 'webgpu') {
       onProgress?.('compiling the GPU shaders (a first detection on a grey picture)…');
       await client.request({ type: 'warmup' }, warmupTimeoutMs);

@@ -3,7 +3,8 @@
 // Requests (main -> worker), each with an `id`:
 //   {type: 'init', backend: 'auto' | 'cpu', cpuReason, kernels: 'auto' | 'fused' | 'reference', modelBytes: ArrayBuffer}
 //       -> {backend: {kind, reason, adapter, limits}, info: {classes, input_size, parameters, train_proposals, backend,
-//           kernels: {active, text}}}
+//           kernels: {active, text}}, download}, or {retryOnCpu: reason} when WebGPU failed to load it (the page
+//           then starts a fresh worker with backend 'cpu')
 //   {type: 'warmup'}                                   -> {} (one detection on a grey input)
 //   {type: 'resize', size}                             -> info, with the network now run at size x size
 //   {type: 'sampling', rgba, width, height, boxes, seed} -> the parsed sampling_view() JSON (what
@@ -96,20 +97,21 @@ self.simulateGpuLoss = () => {
 async function init({ backend, cpuReason, kernels = 'auto', modelBytes }) {
   if (detector) throw new Error('this worker already holds a model');
   const bytes = new Uint8Array(modelBytes);
-  let choice = backend === 'cpu' ? cpuChoice(cpuReason || 'CPU requested') : await probeWebGpu();
+  const choice = backend === 'cpu' ? cpuChoice(cpuReason || 'CPU requested') : await probeWebGpu();
   if (choice.kind === 'webgpu') {
     wasm = await loadWasm();
     progress('loading the model on WebGPU…');
     try {
       detector = await wasm.WebDetector.load(bytes, 'webgpu', kernels, progress);
-      onGpu = true;
-      watchGpu(choice.gpuAdapter);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) throw e;
-      choice = cpuChoice(`WebGPU failed: ${errorText(e)}`);
+      // Not here: this worker holds the WebGPU build's instance and the memory it grew to, and
+      // the CPU may want the threaded build. The page starts a fresh worker on the CPU.
+      return { retryOnCpu: `WebGPU failed: ${errorText(e)}` };
     }
-  }
-  if (!detector) {
+    onGpu = true;
+    watchGpu(choice.gpuAdapter);
+  } else {
     const cpu = await cpuThreads();
     choice.runsOn = cpuRunsOn(cpu);
     wasm = await loadWasm(cpu);

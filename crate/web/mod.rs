@@ -114,7 +114,11 @@ pub(crate) async fn device(backend: &str, kernels: &str) -> Result<(Device, Kern
             if let Some((d, checked)) = WEBGPU.with(|w| w.borrow().clone()) {
                 return Ok((d, plan.checked(checked)));
             }
-            let d = Device::wgpu_options().init_async().await.map_err(|e| js_err(format!("WebGPU initialisation failed: {e:?}")))?;
+            let d = Device::wgpu_options().init_async().await.map_err(|e| {
+                // wgpu puts a JavaScript error's whole stack, as `JsValue(...)`, into its text: its first line says it.
+                let text = e.to_string();
+                js_err(format!("WebGPU initialisation failed: {}", text.lines().next().unwrap_or_default().replace("JsValue(", "")))
+            })?;
             // On failure the reference path is forced for this worker's models and the reason logged.
             let checked = kernels::self_test(&plan, &d).await;
             WEBGPU.with(|w| *w.borrow_mut() = Some((d.clone(), checked.clone())));

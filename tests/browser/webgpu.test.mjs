@@ -1,7 +1,8 @@
 // WebGPU (SwiftShader in headless Chromium): the adapter is reported, a bundled scene gets its
 // ground-truth boxes, and the page's detections equal the native CLI's, by default, with our
-// fused WGSL kernels forced and with the tensor-op reference forced; the benchmark page counts
-// the GPU dispatches of a detection.
+// fused WGSL kernels forced and with the tensor-op reference forced; a lost device and a device
+// that cannot be had move the detector to the CPU; the benchmark page counts the GPU dispatches
+// of a detection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -72,6 +73,42 @@ test('GPU device lost: a message, the detector restarts on the CPU, detections g
     const r = await detectSample(page);
     assertSameAsNative(assert, r.detections, native, 'CPU after the GPU loss');
   });
+});
+
+test('WebGPU fails to load the model: a fresh worker runs it on the CPU, saying why; detections go on', { timeout: TEST_TIMEOUT }, async () => {
+  const native = await nativeDetect();
+  // The detector worker's script with every GPU device request refused, as a browser whose adapter
+  // cannot give the limits the detector needs would; the page itself is unchanged.
+  const context = await browser.newContext();
+  await context.route('**/web/worker.js', async (route) => {
+    const original = await route.fetch();
+    const refuse = "GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('simulated: no device for this test'));\n";
+    const headers = Object.fromEntries(Object.entries(original.headers()).filter(([k]) => !/^content-(encoding|length)$/i.test(k)));
+    await route.fulfill({ status: original.status(), headers, body: refuse + (await original.text()) });
+  });
+  try {
+    await onPage(context, server.url, 'webgpu-load-fails', async (page) => {
+      await waitForState(page, 'ready');
+      const backend = await backendOf(page);
+      console.log('backend:', JSON.stringify(backend));
+      assert.equal(backend?.kind, 'cpu', `the model must run on the CPU: ${JSON.stringify(backend)}`);
+      assert.match(String(backend.reason), /^WebGPU failed: WebGPU initialisation failed: .*simulated: no device for this test$/, 'the CPU backend must say why WebGPU was left');
+      assert.doesNotMatch(backend.reason, /\n|wasm-function|JsValue/, 'the reason is one line of words, without the JavaScript stack');
+      assert.match(await page.textContent('#backend'), /WebGPU failed/, 'the backend line must say why');
+      // The WebGPU attempt's worker (holding the WebGPU build and the memory it grew to) is gone:
+      // the one detector worker left loaded the threaded CPU build only.
+      const detectors = page.workers().filter((w) => w.url().endsWith('/web/worker.js'));
+      assert.equal(detectors.length, 1, `one detector worker expected, found ${detectors.length}`);
+      const wasmLoaded = await detectors[0].evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((u) => u.endsWith('.wasm')));
+      console.log('wasm loaded by the detector worker:', wasmLoaded);
+      assert.equal(wasmLoaded.length, 1, `one wasm build in the worker, not the WebGPU one beside the CPU one: ${wasmLoaded}`);
+      assert.match(wasmLoaded[0], /\/pkg\/threads\//, 'the CPU path runs the threaded build (cargo serve isolates the page)');
+      const r = await detectSample(page);
+      assertSameAsNative(assert, r.detections, native, 'CPU after WebGPU failed to load');
+    });
+  } finally {
+    await context.close();
+  }
 });
 
 test('the benchmark page counts each detection\'s GPU dispatches and submissions, the same every run', { timeout: TEST_TIMEOUT }, async () => {
