@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use libra_rcnn::LibraRcnn;
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::cpu_pool::on_pool;
+use libra_rcnn::data::augment::Augment;
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, generate_scene};
-use libra_rcnn::LibraRcnn;
 use libra_rcnn::infer::{StageTimes, detect_batch, detect_batch_staged};
 use libra_rcnn::model::flops::{forward_flops, sgemm_gflops};
-use libra_rcnn::data::augment::Augment;
 use libra_rcnn::train::batch::to_tensors;
 use libra_rcnn::train::{TrainConfig, TrainSample, Trainer};
 
@@ -34,11 +34,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Seconds of `f`, median of `n` runs after one warm-up.
 fn time(n: usize, mut f: impl FnMut()) -> f64 {
     f();
-    median((0..n).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed().as_secs_f64()
-    }).collect())
+    median(
+        (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 /// Milliseconds since the bench started: the stages' and the sgemm's clock.
@@ -49,9 +53,15 @@ fn clock() -> f64 {
 
 /// Median stage times of `n` detections of `images`, as the bench page reports them.
 fn stages(model: &LibraRcnn, images: &Tensor<4>, n: usize) -> StageTimes {
-    let runs: Vec<StageTimes> = (0..n).map(|_| on_pool(|| pollster::block_on(detect_batch_staged(model, images.clone(), Some(&clock))).expect("detect").1)).collect();
+    let runs: Vec<StageTimes> =
+        (0..n).map(|_| on_pool(|| pollster::block_on(detect_batch_staged(model, images.clone(), Some(&clock))).expect("detect").1)).collect();
     let m = |f: fn(&StageTimes) -> f64| median(runs.iter().map(f).collect());
-    StageTimes { backbone_neck_ms: m(|t| t.backbone_neck_ms), rpn_ms: m(|t| t.rpn_ms), roi_head_ms: m(|t| t.roi_head_ms), postprocess_ms: m(|t| t.postprocess_ms) }
+    StageTimes {
+        backbone_neck_ms: m(|t| t.backbone_neck_ms),
+        rpn_ms: m(|t| t.rpn_ms),
+        roi_head_ms: m(|t| t.roi_head_ms),
+        postprocess_ms: m(|t| t.postprocess_ms),
+    }
 }
 
 /// Milliseconds per image at one input size.
@@ -124,7 +134,9 @@ fn compare_with_peer(threads: usize, sgemm: f64, ours: &[Row]) -> Result<(String
         Ok(o) => return Err(format!("failed ({})", o.status)),
         Err(e) => return Err(format!("could not start bash ({e})")),
     };
-    let ms = |size: usize, key: &str| peer["rows"].as_array().and_then(|rows| rows.iter().find(|r| r["size"] == size)).and_then(|r| r[key].as_f64()).unwrap_or(f64::NAN);
+    let ms = |size: usize, key: &str| {
+        peer["rows"].as_array().and_then(|rows| rows.iter().find(|r| r["size"] == size)).and_then(|r| r[key].as_f64()).unwrap_or(f64::NAN)
+    };
     let title = format!("ours (flex) vs PyTorch {} + torchvision {}, {threads} threads", peer["torch"], peer["torchvision"]);
     let peer_sgemm = peer["sgemm_gflops"].as_f64().unwrap_or(f64::NAN);
     let mut lines = vec![("sgemm 1024^3 GFLOP/s".to_string(), sgemm, peer_sgemm, peer_sgemm / sgemm)];

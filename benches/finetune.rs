@@ -11,12 +11,12 @@
 //! `LIBRA_FT_DATA=nuclei` runs on the second real set instead, StarDist's cell nuclei
 //! (`tests/common/nuclei.rs`: three 256 px training tiles, one held out).
 
+#[path = "../crate/bin/libra/alloc.rs"]
+mod alloc;
 #[path = "../tests/common/deepforest.rs"]
 mod deepforest;
 #[path = "../tests/common/nuclei.rs"]
 mod nuclei;
-#[path = "../crate/bin/libra/alloc.rs"]
-mod alloc;
 
 use std::path::Path;
 use std::time::Instant;
@@ -73,7 +73,8 @@ fn data() -> (&'static str, Vec<deepforest::Tile>) {
     match std::env::var("LIBRA_FT_DATA").as_deref() {
         Err(_) | Ok("deepforest") => ("tree", deepforest::tiles_of_trees()),
         Ok("nuclei") => {
-            let tiles = nuclei::tiles_of_nuclei().into_iter().map(|t| deepforest::Tile { image: t.image, ann: t.ann, held_out: t.held_out, other_forest: false });
+            let tiles =
+                nuclei::tiles_of_nuclei().into_iter().map(|t| deepforest::Tile { image: t.image, ann: t.ann, held_out: t.held_out, other_forest: false });
             ("nucleus", tiles.collect())
         }
         Ok(other) => panic!("LIBRA_FT_DATA={other}: expected deepforest or nuclei"),
@@ -125,7 +126,9 @@ fn run() {
                     let seconds = start.elapsed().as_secs_f64() - evaluating;
                     let ap50 = pollster::block_on(ft.evaluate()).expect("eval").and_then(|r| r.ap50).unwrap_or(0.0);
                     let model = ft.model();
-                    let [same, other] = by_forest.each_ref().map(|v| if forests { pollster::block_on(evaluate_samples(&model, v, 2)).expect("eval").ap50.unwrap_or(0.0) } else { 0.0 });
+                    let [same, other] = by_forest
+                        .each_ref()
+                        .map(|v| if forests { pollster::block_on(evaluate_samples(&model, v, 2)).expect("eval").ap50.unwrap_or(0.0) } else { 0.0 });
                     evaluating = start.elapsed().as_secs_f64() - seconds;
                     for (sum, v) in sums[i].iter_mut().zip([ap50, same, other]) {
                         *sum += v;

@@ -8,11 +8,11 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
-use libra_rcnn::data::synthetic::random_boxes;
-use libra_rcnn::kernels::non_local::attention;
-use libra_rcnn::kernels::KernelPlan;
-use libra_rcnn::kernels::sampler::{iou_stats, iou_stats_host};
 use libra_rcnn::attention::reference_attention as reference;
+use libra_rcnn::data::synthetic::random_boxes;
+use libra_rcnn::kernels::KernelPlan;
+use libra_rcnn::kernels::non_local::attention;
+use libra_rcnn::kernels::sampler::{iou_stats, iou_stats_host};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -22,11 +22,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Milliseconds of `f`, median of `n` runs after one warm-up.
 fn time_ms<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
     f();
-    median((0..n).map(|_| {
-        let t = Instant::now();
-        std::hint::black_box(f());
-        t.elapsed().as_secs_f64() * 1e3
-    }).collect())
+    median(
+        (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    )
 }
 
 /// One forward (+ backward when `grad`) of `f`, waited for: the sum of every output.
@@ -56,7 +60,10 @@ fn main() {
     let runs: usize = std::env::var("LIBRA_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let dev = Device::wgpu_options().init().expect("a wgpu device (lavapipe: apt-get install mesa-vulkan-drivers)");
     println!("## non-local attention, B = 1, median of {runs} (ms; MiB the forward keeps for the backward)");
-    println!("{:>5} {:>4} {:>5} | {:>9} {:>9} {:>6} | {:>9} {:>9} {:>6} | {:>8} {:>8}", "input", "N", "C", "fused", "ref", "x", "fused+bw", "ref+bw", "x", "MiB fus", "MiB ref");
+    println!(
+        "{:>5} {:>4} {:>5} | {:>9} {:>9} {:>6} | {:>9} {:>9} {:>6} | {:>8} {:>8}",
+        "input", "N", "C", "fused", "ref", "x", "fused+bw", "ref+bw", "x", "MiB fus", "MiB ref"
+    );
     for c in [64, 256] {
         // P4 of 320, 512, 640 px; for 64 channels also 1024 px (the reference's [n, n] = 64 MiB).
         let sizes: &[(usize, usize)] = if c == 64 { &[(320, 20), (512, 32), (640, 40), (1024, 64)] } else { &[(320, 20), (512, 32), (640, 40)] };
@@ -69,7 +76,14 @@ fn main() {
             let mem = [kept_mib(&dev, attention, &ins), kept_mib(&dev, reference, &ins)];
             println!(
                 "{px:>5} {n:>4} {c:>5} | {:>9.1} {:>9.1} {:>6.2} | {:>9.1} {:>9.1} {:>6.2} | {:>8.1} {:>8.1}",
-                fwd[0], fwd[1], fwd[1] / fwd[0], bwd[0], bwd[1], bwd[1] / bwd[0], mem[0], mem[1]
+                fwd[0],
+                fwd[1],
+                fwd[1] / fwd[0],
+                bwd[0],
+                bwd[1],
+                bwd[1] / bwd[0],
+                mem[0],
+                mem[1]
             );
         }
     }

@@ -98,9 +98,12 @@ fn not_a_checkpoint(m: &str) -> Error {
 
 /// The config of a safetensors checkpoint, from its header's metadata.
 fn read_safetensors_config(bytes: &[u8]) -> Result<DetectorConfig> {
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| not_a_checkpoint(&format!("neither a .lrc file nor readable safetensors ({e})")))?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| not_a_checkpoint(&format!("neither a .lrc file nor readable safetensors ({e})")))?;
     let json = header.metadata().as_ref().and_then(|m| m.get(SAFETENSORS_CONFIG_KEY)).ok_or_else(|| {
-        not_a_checkpoint(&format!("this safetensors file has no `{SAFETENSORS_CONFIG_KEY}` metadata (export models with `libra export --out model.safetensors`)"))
+        not_a_checkpoint(&format!(
+            "this safetensors file has no `{SAFETENSORS_CONFIG_KEY}` metadata (export models with `libra export --out model.safetensors`)"
+        ))
     })?;
     let config: DetectorConfig = serde_json::from_str(json).map_err(|e| not_a_checkpoint(&format!("config: {e}")))?;
     config.validate()?;

@@ -217,11 +217,8 @@ impl DetectorConfig {
         self.roi.sampler = if b.iou_balanced { SamplerConfig::libra() } else { SamplerConfig::rcnn_random() };
         self.roi.sampler.num = num;
         self.neck.bfp = b.bfp;
-        self.roi.box_loss = if b.balanced_l1 {
-            BoxLoss::BalancedL1 { alpha: 0.5, gamma: 1.5, beta: 1.0, weight: 1.0 }
-        } else {
-            BoxLoss::SmoothL1 { beta: 1.0, weight: 1.0 }
-        };
+        self.roi.box_loss =
+            if b.balanced_l1 { BoxLoss::BalancedL1 { alpha: 0.5, gamma: 1.5, beta: 1.0, weight: 1.0 } } else { BoxLoss::SmoothL1 { beta: 1.0, weight: 1.0 } };
         self
     }
 
@@ -305,8 +302,14 @@ mod tests {
         assert_eq!(refused(|c| c.fpn_channels = 640_000), "invalid config: fpn_channels 640000 is over the limit of 2048");
         assert_eq!(refused(|c| c.input_size = 64 * 1000), "invalid config: input_size 64000 is over the limit of 4096");
         assert_eq!(refused(|c| c.rpn.pre_nms_test = 1 << 20), "invalid config: proposals 1048576 is over the limit of 100000");
-        assert_eq!(refused(|c| c.backbone = BackboneConfig::MobileNetV2 { width: f32::NAN, frozen_stages: 2 }), "invalid config: MobileNetV2 width NaN must be in (0, 4]");
-        assert_eq!(refused(|c| c.backbone = BackboneConfig::Tiny { channels: [8, 16, 4096, 8] }), "invalid config: tiny backbone channels 4096 is over the limit of 2048");
+        assert_eq!(
+            refused(|c| c.backbone = BackboneConfig::MobileNetV2 { width: f32::NAN, frozen_stages: 2 }),
+            "invalid config: MobileNetV2 width NaN must be in (0, 4]"
+        );
+        assert_eq!(
+            refused(|c| c.backbone = BackboneConfig::Tiny { channels: [8, 16, 4096, 8] }),
+            "invalid config: tiny backbone channels 4096 is over the limit of 2048"
+        );
         // At the bound itself: accepted.
         let mut c = ok.clone();
         c.input_size = 4096;

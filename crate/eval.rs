@@ -56,11 +56,7 @@ pub enum EvalError {
     #[error("{dets} images of detections but {gts} images of ground truth")]
     ImageCount { dets: usize, gts: usize },
     #[error("image {image}: detection {index}: {problem}")]
-    Detection {
-        image: String,
-        index: usize,
-        problem: String,
-    },
+    Detection { image: String, index: usize, problem: String },
     #[error(transparent)]
     Data(#[from] DataError),
 }
@@ -76,24 +72,12 @@ const INDEX_75: usize = 5;
 /// IoU thresholds exactly as numpy's `linspace(.5, .95, 10)`: 0.5 + i * (0.45 / 9), last 0.95.
 fn iou_thresholds() -> [f64; NUM_IOU] {
     let step = (0.95 - 0.5) / 9.0;
-    std::array::from_fn(|i| {
-        if i == NUM_IOU - 1 {
-            0.95
-        } else {
-            0.5 + i as f64 * step
-        }
-    })
+    std::array::from_fn(|i| if i == NUM_IOU - 1 { 0.95 } else { 0.5 + i as f64 * step })
 }
 
 /// Recall thresholds exactly as numpy's `linspace(0, 1, 101)`: i * 0.01, last 1.0.
 fn recall_thresholds() -> [f64; NUM_RECALL] {
-    std::array::from_fn(|i| {
-        if i == NUM_RECALL - 1 {
-            1.0
-        } else {
-            i as f64 * 0.01
-        }
-    })
+    std::array::from_fn(|i| if i == NUM_RECALL - 1 { 1.0 } else { i as f64 * 0.01 })
 }
 
 /// Area ranges [lo, hi], both ends included: all, small, medium, large.
@@ -214,11 +198,7 @@ impl Matches {
                     if matched[t] { tp += 1 } else { fp += 1 }
                 }
                 recall.push(tp as f64 / self.npig as f64);
-                precision.push(if tp + fp > 0 {
-                    tp as f64 / (tp + fp) as f64
-                } else {
-                    0.0
-                });
+                precision.push(if tp + fp > 0 { tp as f64 / (tp + fp) as f64 } else { 0.0 });
             }
             for i in (1..precision.len()).rev() {
                 precision[i - 1] = precision[i - 1].max(precision[i]);
@@ -235,16 +215,9 @@ impl Matches {
     }
 }
 
-fn check_inputs(
-    dets: &[Vec<Detection>],
-    gts: &[Annotated],
-    num_classes: usize,
-) -> Result<(), EvalError> {
+fn check_inputs(dets: &[Vec<Detection>], gts: &[Annotated], num_classes: usize) -> Result<(), EvalError> {
     if dets.len() != gts.len() {
-        return Err(EvalError::ImageCount {
-            dets: dets.len(),
-            gts: gts.len(),
-        });
+        return Err(EvalError::ImageCount { dets: dets.len(), gts: gts.len() });
     }
     for (img_dets, gt) in dets.iter().zip(gts) {
         gt.check(num_classes)?;
@@ -258,11 +231,7 @@ fn check_inputs(
             } else {
                 continue;
             };
-            return Err(EvalError::Detection {
-                image: gt.image.clone(),
-                index,
-                problem,
-            });
+            return Err(EvalError::Detection { image: gt.image.clone(), index, problem });
         }
     }
     Ok(())
@@ -275,11 +244,7 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f32> {
 
 /// Evaluates per-image detections `dets[i]` against `gts[i]` (same order, same length).
 /// Errors on length mismatch, labels >= `num_classes`, non-finite values, inverted det boxes.
-pub fn evaluate(
-    dets: &[Vec<Detection>],
-    gts: &[Annotated],
-    num_classes: usize,
-) -> Result<ApReport, EvalError> {
+pub fn evaluate(dets: &[Vec<Detection>], gts: &[Annotated], num_classes: usize) -> Result<ApReport, EvalError> {
     check_inputs(dets, gts, num_classes)?;
     // ap[area][class] = AP per threshold, None without non-ignored gts.
     let mut ap: Vec<Vec<Option<[f64; NUM_IOU]>>> = vec![Vec::with_capacity(num_classes); AREAS.len()];
@@ -302,10 +267,7 @@ pub fn evaluate(
         ap_small: over_all_t(1),
         ap_medium: over_all_t(2),
         ap_large: over_all_t(3),
-        per_class_ap50: ap[0]
-            .iter()
-            .map(|v| v.map(|v| v[INDEX_50] as f32))
-            .collect(),
+        per_class_ap50: ap[0].iter().map(|v| v.map(|v| v[INDEX_50] as f32)).collect(),
     })
 }
 
@@ -315,15 +277,7 @@ mod tests {
     use crate::data::Crowd;
 
     fn gt(boxes: &[[f32; 4]], labels: &[usize]) -> Annotated {
-        Annotated {
-            image: "img".into(),
-            width: 1000,
-            height: 1000,
-            boxes: boxes.to_vec(),
-            labels: labels.to_vec(),
-            areas: vec![],
-            crowd: vec![],
-        }
+        Annotated { image: "img".into(), width: 1000, height: 1000, boxes: boxes.to_vec(), labels: labels.to_vec(), areas: vec![], crowd: vec![] }
     }
 
     fn det(bbox: [f32; 4], score: f32, label: usize) -> Detection {
@@ -347,20 +301,8 @@ mod tests {
     #[test]
     fn perfect_detections_score_one_everywhere() {
         // Areas: 20x20 = 400 (small), 50x50 = 2500 (medium), 120x120 = 14400 (large).
-        let gts = vec![
-            gt(&[[0.0, 0.0, 20.0, 20.0], [30.0, 30.0, 80.0, 80.0]], &[0, 1]),
-            gt(&[[0.0, 0.0, 120.0, 120.0]], &[0]),
-        ];
-        let dets: Vec<Vec<Detection>> = gts
-            .iter()
-            .map(|g| {
-                g.boxes
-                    .iter()
-                    .zip(&g.labels)
-                    .map(|(b, &l)| det(*b, 0.9, l))
-                    .collect()
-            })
-            .collect();
+        let gts = vec![gt(&[[0.0, 0.0, 20.0, 20.0], [30.0, 30.0, 80.0, 80.0]], &[0, 1]), gt(&[[0.0, 0.0, 120.0, 120.0]], &[0])];
+        let dets: Vec<Vec<Detection>> = gts.iter().map(|g| g.boxes.iter().zip(&g.labels).map(|(b, &l)| det(*b, 0.9, l)).collect()).collect();
         let r = evaluate(&dets, &gts, 2).unwrap();
         for m in [r.ap, r.ap50, r.ap75, r.ap_small, r.ap_medium, r.ap_large] {
             close(m, 1.0);
@@ -394,14 +336,7 @@ mod tests {
         //   r = 0.34..=0.66 (33): index 3 -> 3/5; r = 0.67..=1.00 (34): index 4 -> 3/5
         //   AP = (34 + 67 * 0.6) / 101 = 74.2 / 101 = 0.734653
         // (Without the envelope it would be (34 + 33/2 + 34 * 0.6) / 101 = 0.70198.)
-        let gts = vec![gt(
-            &[
-                [0.0, 0.0, 10.0, 10.0],
-                [20.0, 0.0, 30.0, 10.0],
-                [40.0, 0.0, 50.0, 10.0],
-            ],
-            &[0, 0, 0],
-        )];
+        let gts = vec![gt(&[[0.0, 0.0, 10.0, 10.0], [20.0, 0.0, 30.0, 10.0], [40.0, 0.0, 50.0, 10.0]], &[0, 0, 0])];
         let dets = vec![vec![
             det([20.0, 0.0, 30.0, 10.0], 0.7, 0),
             det([500.0, 0.0, 510.0, 10.0], 0.8, 0),
@@ -421,15 +356,8 @@ mod tests {
         //   tp 1,1,2; fp 0,1,1; recall .5,.5,1; precision 1, 1/2, 2/3 -> envelope 1, 2/3, 2/3.
         //   r = 0.00..=0.50 (51 values) -> 1; r = 0.51..=1.00 (50) -> 2/3.
         //   AP = (51 + 50 * 2/3) / 101 = 253/303 = 0.834983 (matching twice would give 1).
-        let gts = vec![gt(
-            &[[0.0, 0.0, 10.0, 10.0], [20.0, 0.0, 30.0, 10.0]],
-            &[0, 0],
-        )];
-        let dets = vec![vec![
-            det([0.0, 0.0, 10.0, 10.0], 0.9, 0),
-            det([0.0, 0.0, 10.0, 10.0], 0.8, 0),
-            det([20.0, 0.0, 30.0, 10.0], 0.7, 0),
-        ]];
+        let gts = vec![gt(&[[0.0, 0.0, 10.0, 10.0], [20.0, 0.0, 30.0, 10.0]], &[0, 0])];
+        let dets = vec![vec![det([0.0, 0.0, 10.0, 10.0], 0.9, 0), det([0.0, 0.0, 10.0, 10.0], 0.8, 0), det([20.0, 0.0, 30.0, 10.0], 0.7, 0)]];
         close(evaluate(&dets, &gts, 1).unwrap().ap, 253.0 / 303.0);
     }
 
@@ -438,15 +366,8 @@ mod tests {
         // Class 0 perfect (AP 1 at all 10 thresholds); class 1 the IoU-0.6 case (1,1,1,0 x 7);
         // class 2 has no gt, only a false positive -> excluded.
         // AP = (10 + 3) / 20 = 0.65, AP50 = (1 + 1) / 2 = 1, AP75 = (1 + 0) / 2 = 0.5.
-        let gts = vec![gt(
-            &[[0.0, 0.0, 10.0, 10.0], [100.0, 100.0, 110.0, 110.0]],
-            &[0, 1],
-        )];
-        let dets = vec![vec![
-            det([0.0, 0.0, 10.0, 10.0], 0.9, 0),
-            det([102.5, 100.0, 112.5, 110.0], 0.9, 1),
-            det([300.0, 300.0, 310.0, 310.0], 0.99, 2),
-        ]];
+        let gts = vec![gt(&[[0.0, 0.0, 10.0, 10.0], [100.0, 100.0, 110.0, 110.0]], &[0, 1])];
+        let dets = vec![vec![det([0.0, 0.0, 10.0, 10.0], 0.9, 0), det([102.5, 100.0, 112.5, 110.0], 0.9, 1), det([300.0, 300.0, 310.0, 310.0], 0.99, 2)]];
         let r = evaluate(&dets, &gts, 3).unwrap();
         close(r.ap, 0.65);
         close(r.ap50, 1.0);
@@ -464,12 +385,7 @@ mod tests {
         assert_eq!(r.ap_large, None);
         assert_eq!(r.per_class_ap50, vec![Some(0.0), None]);
 
-        let r = evaluate(
-            &[vec![det([0.0, 0.0, 1.0, 1.0], 0.5, 0)]],
-            &[gt(&[], &[])],
-            1,
-        )
-        .unwrap();
+        let r = evaluate(&[vec![det([0.0, 0.0, 1.0, 1.0], 0.5, 0)]], &[gt(&[], &[])], 1).unwrap();
         assert_eq!(r.ap, None);
     }
 
@@ -479,10 +395,7 @@ mod tests {
         // All areas: FP then TP: precision 0, 1/2, recall 0, 1 -> envelope [1/2, 1/2] -> AP 0.5.
         // Small: the large FP is ignored -> AP 1. Large: no gt -> None.
         let gts = vec![gt(&[[0.0, 0.0, 20.0, 20.0]], &[0])];
-        let dets = vec![vec![
-            det([0.0, 0.0, 20.0, 20.0], 0.8, 0),
-            det([200.0, 200.0, 300.0, 300.0], 0.9, 0),
-        ]];
+        let dets = vec![vec![det([0.0, 0.0, 20.0, 20.0], 0.8, 0), det([200.0, 200.0, 300.0, 300.0], 0.9, 0)]];
         let r = evaluate(&dets, &gts, 1).unwrap();
         close(r.ap, 0.5);
         close(r.ap_small, 1.0);
@@ -502,14 +415,8 @@ mod tests {
         // All (2 gts): t <= .6 both TP -> 1; t >= .65 FP, TP, M missed: recall 0, 1/2,
         //   precision envelope 1/2 up to recall .5 (51 samples), 0 beyond -> 25.5/101.
         //   AP = (3 + 7 * 25.5/101) / 10 = 481.5/1010 = 0.47673.
-        let gts = vec![gt(
-            &[[0.0, 0.0, 40.0, 40.0], [100.0, 100.0, 120.0, 120.0]],
-            &[0, 0],
-        )];
-        let dets = vec![vec![
-            det([0.0, 0.0, 40.0, 25.0], 0.9, 0),
-            det([100.0, 100.0, 120.0, 120.0], 0.8, 0),
-        ]];
+        let gts = vec![gt(&[[0.0, 0.0, 40.0, 40.0], [100.0, 100.0, 120.0, 120.0]], &[0, 0])];
+        let dets = vec![vec![det([0.0, 0.0, 40.0, 25.0], 0.9, 0), det([100.0, 100.0, 120.0, 120.0], 0.8, 0)]];
         let r = evaluate(&dets, &gts, 1).unwrap();
         close(r.ap_small, 0.65);
         close(r.ap_medium, 0.3);
@@ -523,9 +430,7 @@ mod tests {
         // With n = 100 the TP is cut -> AP 0. 100 detections of another class cut nothing.
         let gts = vec![gt(&[[0.0, 0.0, 10.0, 10.0]], &[0])];
         for (n, want) in [(99, 0.01), (100, 0.0)] {
-            let mut d: Vec<Detection> = (0..n)
-                .map(|i| det([500.0, 500.0, 510.0, 510.0], 0.9 - i as f32 * 1e-3, 0))
-                .collect();
+            let mut d: Vec<Detection> = (0..n).map(|i| det([500.0, 500.0, 510.0, 510.0], 0.9 - i as f32 * 1e-3, 0)).collect();
             d.push(det([0.0, 0.0, 10.0, 10.0], 0.5, 0));
             close(evaluate(&[d], &gts, 1).unwrap().ap50, want);
         }
@@ -643,20 +548,11 @@ mod tests {
     #[test]
     fn invalid_inputs_are_errors() {
         let gts = vec![gt(&[[0.0, 0.0, 10.0, 10.0]], &[0])];
-        assert!(matches!(
-            evaluate(&[], &gts, 1),
-            Err(EvalError::ImageCount { dets: 0, gts: 1 })
-        ));
+        assert!(matches!(evaluate(&[], &gts, 1), Err(EvalError::ImageCount { dets: 0, gts: 1 })));
         let bad_label = vec![vec![det([0.0, 0.0, 1.0, 1.0], 0.5, 3)]];
-        assert!(matches!(
-            evaluate(&bad_label, &gts, 1),
-            Err(EvalError::Detection { index: 0, .. })
-        ));
+        assert!(matches!(evaluate(&bad_label, &gts, 1), Err(EvalError::Detection { index: 0, .. })));
         let nan = vec![vec![det([0.0, 0.0, 1.0, 1.0], f32::NAN, 0)]];
         assert!(evaluate(&nan, &gts, 1).is_err());
-        assert!(matches!(
-            evaluate(&[vec![]], &gts, 0),
-            Err(EvalError::Data(DataError::LabelOutOfRange { .. }))
-        ));
+        assert!(matches!(evaluate(&[vec![]], &gts, 0), Err(EvalError::Data(DataError::LabelOutOfRange { .. }))));
     }
 }

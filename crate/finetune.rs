@@ -44,7 +44,19 @@ pub struct FineTuneOptions {
 
 impl Default for FineTuneOptions {
     fn default() -> Self {
-        Self { classes: Vec::new(), steps: 300, batch_size: 2, lr: None, trainable: Trainable::All, balance: None, input_size: None, proposals: None, augment: false, turns: false, seed: 0 }
+        Self {
+            classes: Vec::new(),
+            steps: 300,
+            batch_size: 2,
+            lr: None,
+            trainable: Trainable::All,
+            balance: None,
+            input_size: None,
+            proposals: None,
+            augment: false,
+            turns: false,
+            seed: 0,
+        }
     }
 }
 
@@ -157,7 +169,8 @@ mod tests {
     fn new_classes_get_a_fresh_head_and_options_apply() {
         let dev = device().autodiff();
         let model = DetectorConfig::tiny(names(&["a", "b"])).init(&dev).unwrap();
-        let options = FineTuneOptions { classes: names(&["tree"]), input_size: Some(128), proposals: Some(20), balance: Some(Balance::NONE), ..Default::default() };
+        let options =
+            FineTuneOptions { classes: names(&["tree"]), input_size: Some(128), proposals: Some(20), balance: Some(Balance::NONE), ..Default::default() };
         let ft = FineTune::new(model, &options).unwrap();
         let m = ft.model();
         assert_eq!(m.config.classes, names(&["tree"]));

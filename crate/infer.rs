@@ -10,11 +10,11 @@ use serde::Serialize;
 use crate::boxes::BBox;
 use crate::boxes::coder::DeltaCoder;
 use crate::boxes::nms::batched_nms;
+use crate::data::tensor::image_tensor;
 use crate::data::transform::Letterbox;
 use crate::error::Result;
 use crate::eval::Detection;
 use crate::model::LibraRcnn;
-use crate::data::tensor::image_tensor;
 
 /// A detection in source-image pixels, named.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -133,12 +133,7 @@ pub async fn detect_staged(model: &LibraRcnn, image: &RgbImage, clock: Option<Cl
     let named = dets
         .remove(0)
         .into_iter()
-        .map(|d| NamedDetection {
-            bbox: lb.unmap_box(d.bbox),
-            score: d.score,
-            label: d.label,
-            class: model.config.classes[d.label].clone(),
-        })
+        .map(|d| NamedDetection { bbox: lb.unmap_box(d.bbox), score: d.score, label: d.label, class: model.config.classes[d.label].clone() })
         .collect();
     Ok((named, times))
 }

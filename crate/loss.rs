@@ -51,22 +51,14 @@ pub mod scalar {
     /// Balanced L1 at `x >= 0`.
     pub fn balanced_l1(x: f32, alpha: f32, gamma: f32, beta: f32) -> f32 {
         let b = (gamma / alpha).exp() - 1.0;
-        if x < beta {
-            alpha / b * (b * x + 1.0) * (b * x / beta + 1.0).ln() - alpha * x
-        } else {
-            gamma * x + gamma / b - alpha * beta
-        }
+        if x < beta { alpha / b * (b * x + 1.0) * (b * x / beta + 1.0).ln() - alpha * x } else { gamma * x + gamma / b - alpha * beta }
     }
 
     /// d/dx of Balanced L1: `alpha ln(b x / beta + 1) + alpha (b x + 1) / (b x + beta) - alpha`
     /// inside (which is `alpha ln(b x + 1)` at beta = 1), `gamma` outside.
     pub fn balanced_l1_grad(x: f32, alpha: f32, gamma: f32, beta: f32) -> f32 {
         let b = (gamma / alpha).exp() - 1.0;
-        if x < beta {
-            alpha * (b * x / beta + 1.0).ln() + alpha * (b * x + 1.0) / (b * x + beta) - alpha
-        } else {
-            gamma
-        }
+        if x < beta { alpha * (b * x / beta + 1.0).ln() + alpha * (b * x + 1.0) / (b * x + beta) - alpha } else { gamma }
     }
 
     pub fn smooth_l1(x: f32, beta: f32) -> f32 {

@@ -8,11 +8,11 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::config::Refine;
+use crate::data::tensor::image_tensor;
 use crate::data::transform::Letterbox;
 use crate::error::{Error, Result};
 use crate::model::LibraRcnn;
 use crate::model::detector::STRIDES;
-use crate::data::tensor::image_tensor;
 
 /// Network input pixel = picture pixel * `scale` + (`pad_x`, `pad_y`).
 #[derive(Debug, Serialize)]
@@ -150,9 +150,10 @@ pub async fn pyramid_view(model: &LibraRcnn, image: &RgbImage, channel: Option<u
 /// The non-local block's attention of the refine-level cell under picture pixel (`x`, `y`):
 /// where the block gathers that position's refined features from.
 pub async fn attention_map(model: &LibraRcnn, image: &RgbImage, x: f32, y: f32) -> Result<AttentionMap> {
-    let non_local = model.bfp.as_ref().and_then(|b| b.non_local()).ok_or_else(|| {
-        Error::Input(format!("this model's BFP refine step is {}, not a non-local block: there is no attention to show", refine_name(model)))
-    })?;
+    let non_local =
+        model.bfp.as_ref().and_then(|b| b.non_local()).ok_or_else(|| {
+            Error::Input(format!("this model's BFP refine step is {}, not a non-local block: there is no attention to show", refine_name(model)))
+        })?;
     if !(0.0..image.width() as f32).contains(&x) || !(0.0..image.height() as f32).contains(&y) {
         return Err(Error::Input(format!("({x}, {y}) is outside the {}x{} picture", image.width(), image.height())));
     }
@@ -184,10 +185,23 @@ mod tests {
         let model = DetectorConfig::tiny(vec!["a".into()]).init(&device()).expect("model");
         let v = pollster::block_on(pyramid_view(&model, &scene(), None)).expect("view");
         let names: Vec<_> = v.maps.iter().map(|m| format!("{}:{}", m.stage, m.name)).collect();
-        assert_eq!(names, [
-            "fpn:P2", "fpn:P3", "fpn:P4", "fpn:P5", "fpn:P6", "bfp:integrated", "bfp:refined",
-            "balanced:P2", "balanced:P3", "balanced:P4", "balanced:P5", "balanced:P6",
-        ]);
+        assert_eq!(
+            names,
+            [
+                "fpn:P2",
+                "fpn:P3",
+                "fpn:P4",
+                "fpn:P5",
+                "fpn:P6",
+                "bfp:integrated",
+                "bfp:refined",
+                "balanced:P2",
+                "balanced:P3",
+                "balanced:P4",
+                "balanced:P5",
+                "balanced:P6",
+            ]
+        );
         // Tiny preset: 64 px input, so P2 16x16 ... P6 1x1; the refine level is P4 (4x4).
         let sizes: Vec<_> = v.maps.iter().map(|m| m.width).collect();
         assert_eq!(sizes, [16, 8, 4, 2, 1, 4, 4, 16, 8, 4, 2, 1]);

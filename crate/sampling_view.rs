@@ -9,10 +9,10 @@ use serde::Serialize;
 use crate::boxes::BBox;
 use crate::boxes::assign::{Assigned, MaxIouAssigner};
 use crate::boxes::sampler::{SampleResult, SamplerConfig, hard_negative_share, sample};
+use crate::data::tensor::image_tensor;
 use crate::data::transform::Letterbox;
 use crate::error::{Error, Result};
 use crate::model::LibraRcnn;
-use crate::data::tensor::image_tensor;
 
 /// The IoU histograms' bins: `HIST_BINS` of width `HIST_WIDTH` from 0, covering the negatives
 /// (IoU below the R-CNN's 0.5).

@@ -27,14 +27,9 @@ pub fn torchvision_remap() -> Vec<(String, String)> {
     ];
     for i in 2..=17 {
         let j = i - 1;
-        for (from, to) in [
-            ("0.0", "expand.conv"),
-            ("0.1", "expand.bn"),
-            ("1.0", "depthwise.conv"),
-            ("1.1", "depthwise.bn"),
-            ("2", "project"),
-            ("3", "project_bn"),
-        ] {
+        for (from, to) in
+            [("0.0", "expand.conv"), ("0.1", "expand.bn"), ("1.0", "depthwise.conv"), ("1.1", "depthwise.bn"), ("2", "project"), ("3", "project_bn")]
+        {
             rules.push((format!(r"^features\.{i}\.conv\.{}\.", from.replace('.', r"\.")), format!("blocks.{j}.{to}.")));
         }
     }
@@ -109,9 +104,9 @@ mod native {
 
     /// Default cache: `$LIBRA_CACHE`, else `$HOME/.cache/libra-rcnn`.
     pub fn cache_dir() -> PathBuf {
-        std::env::var_os("LIBRA_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/libra-rcnn")
-        })
+        std::env::var_os("LIBRA_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/libra-rcnn"))
     }
 
     fn run(cmd: &mut Command, what: &str) -> Result<()> {

@@ -1,8 +1,8 @@
 //! Checkpoints round-trip exactly, and bad files give clear errors.
 
+use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use image::RgbImage;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use libra_rcnn::checkpoint::{SAFETENSORS_CONFIG_KEY, from_bytes, to_bytes, to_bytes_async, to_bytes_with, to_safetensors};
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::infer::detect;

@@ -71,7 +71,14 @@ fn init_fine_tunes_a_checkpoint_on_other_classes() {
     // Same seed, same run (new outputs included); another seed and --input give other new
     // outputs and the input side asked for.
     let tune = |seed: &str, input: &[&str], out: &str| {
-        libra(&[&["train", "--init", &path("six.lrc"), "--data", &data, val[0], val[1], "--steps", "1", "--batch", "2", "--seed", seed], input, &["--out", &path(out)]].concat());
+        libra(
+            &[
+                &["train", "--init", &path("six.lrc"), "--data", &data, val[0], val[1], "--steps", "1", "--batch", "2", "--seed", seed],
+                input,
+                &["--out", &path(out)],
+            ]
+            .concat(),
+        );
     };
     tune("0", &[], "again.lrc");
     // (The files themselves differ: burn writes a random id per new parameter.)
@@ -109,17 +116,21 @@ fn held_out_data_is_matched_to_the_training_classes_by_name() {
     };
     let train = |data: &str, val: &[&str], out: &str| {
         let out = path(out);
-        let args = [&["train", "--preset", "tiny", "--pretrained", "false", "--steps", "1", "--batch", "2", "--data", data][..], val, &["--out", &out]].concat();
+        let args =
+            [&["train", "--preset", "tiny", "--pretrained", "false", "--steps", "1", "--batch", "2", "--data", data][..], val, &["--out", &out]].concat();
         Command::new(env!("CARGO_BIN_EXE_libra")).args(&args).output().expect("running libra")
     };
 
     // One class of the user's own and no --val: trained and written, AP said to be unmeasured
     // (generated scenes, the default held-out set of generated data, have other classes).
-    let one = write("one.json", recategorised(&coco, |cats| {
-        let ids = cats.iter().map(|c| (c["id"].as_u64().unwrap(), 1)).collect();
-        *cats = vec![serde_json::json!({"id": 1, "name": "object"})];
-        ids
-    }));
+    let one = write(
+        "one.json",
+        recategorised(&coco, |cats| {
+            let ids = cats.iter().map(|c| (c["id"].as_u64().unwrap(), 1)).collect();
+            *cats = vec![serde_json::json!({"id": 1, "name": "object"})];
+            ids
+        }),
+    );
     let out = train(&one, &[], "one.lrc");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no held-out data (--val): AP not measured"));
@@ -136,17 +147,20 @@ fn held_out_data_is_matched_to_the_training_classes_by_name() {
     // The same held-out scenes with their categories numbered and listed the other way round
     // measure the same AP: labels follow the names, not the positions.
     let same = write("same.json", coco.clone());
-    let reversed = write("reversed.json", recategorised(&coco, |cats| {
-        cats.reverse();
-        let n = cats.len() as u64;
-        cats.iter_mut()
-            .map(|c| {
-                let old = c["id"].as_u64().unwrap();
-                c["id"] = (n + 1 - old).into();
-                (old, n + 1 - old)
-            })
-            .collect()
-    }));
+    let reversed = write(
+        "reversed.json",
+        recategorised(&coco, |cats| {
+            cats.reverse();
+            let n = cats.len() as u64;
+            cats.iter_mut()
+                .map(|c| {
+                    let old = c["id"].as_u64().unwrap();
+                    c["id"] = (n + 1 - old).into();
+                    (old, n + 1 - old)
+                })
+                .collect()
+        }),
+    );
     let held_out = |val: &str, out: &str| {
         let o = train(&same, &["--val", val], out);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

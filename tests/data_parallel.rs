@@ -60,7 +60,12 @@ fn split_trains_as_one(batch_size: usize, devices: usize) {
         let b: StepReport = pollster::block_on(split.step(&batch)).expect("split");
         let (la, lb) = (a.losses, b.losses);
         let loss_tolerance = if step == 0 { 1e-4 } else { 1e-3 };
-        for (what, x, y) in [("rpn_cls", la.rpn_cls, lb.rpn_cls), ("rpn_reg", la.rpn_reg, lb.rpn_reg), ("rcnn_cls", la.rcnn_cls, lb.rcnn_cls), ("rcnn_reg", la.rcnn_reg, lb.rcnn_reg)] {
+        for (what, x, y) in [
+            ("rpn_cls", la.rpn_cls, lb.rpn_cls),
+            ("rpn_reg", la.rpn_reg, lb.rpn_reg),
+            ("rcnn_cls", la.rcnn_cls, lb.rcnn_cls),
+            ("rcnn_reg", la.rcnn_reg, lb.rcnn_reg),
+        ] {
             assert!(x > 0.0 && (x - y).abs() <= loss_tolerance * x, "step {step}, {what}: one device {x}, split over {devices} {y}");
         }
         assert_eq!(a.sampling.len(), batch_size);
@@ -68,7 +73,12 @@ fn split_trains_as_one(batch_size: usize, devices: usize) {
             let (a_rois, b_rois) = ([&sa.sampled.pos[..], &sa.sampled.neg].concat(), [&sb.sampled.pos[..], &sb.sampled.neg].concat());
             let other = a_rois.len().abs_diff(b_rois.len()) + a_rois.iter().zip(&b_rois).filter(|(x, y)| x != y).count();
             let allowed = if step == 0 { 0 } else { a_rois.len() / 10 };
-            assert!(other <= allowed, "step {step}, image {i}: {other} other RoIs sampled (at most {allowed}): {:?} against {:?}", (&sa.sampled.pos, &sa.sampled.neg), (&sb.sampled.pos, &sb.sampled.neg));
+            assert!(
+                other <= allowed,
+                "step {step}, image {i}: {other} other RoIs sampled (at most {allowed}): {:?} against {:?}",
+                (&sa.sampled.pos, &sa.sampled.neg),
+                (&sb.sampled.pos, &sb.sampled.neg)
+            );
         }
         if step == 0 {
             assert_eq!(a.reg_errors.len(), b.reg_errors.len(), "step 0: as many positive RoIs");

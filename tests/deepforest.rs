@@ -37,7 +37,11 @@ fn fine_tunes_the_default_model_on_tree_crowns() {
     for tile in tiles_of_trees() {
         trees += tile.ann.boxes.len();
         ft.add(&tile.image, &tile.ann, tile.held_out).expect("tile");
-        if tile.held_out { held += 1 } else { train += 1 }
+        if tile.held_out {
+            held += 1
+        } else {
+            train += 1
+        }
         other += tile.other_forest as usize;
     }
     eprintln!("DeepForest: {train} training tiles, {held} held out ({other} of other forests), {trees} tree boxes in all");
@@ -50,8 +54,12 @@ fn fine_tunes_the_default_model_on_tree_crowns() {
     while !ft.done() {
         let r = pollster::block_on(ft.step()).expect("step");
         assert!(!r.skipped, "step {} had a non-finite loss", r.step);
-        if r.step < 10 { first.push(r.losses.total) }
-        if r.step >= STEPS - 10 { last.push(r.losses.total) }
+        if r.step < 10 {
+            first.push(r.losses.total)
+        }
+        if r.step >= STEPS - 10 {
+            last.push(r.losses.total)
+        }
     }
     let after = pollster::block_on(ft.evaluate()).expect("eval").expect("held-out tiles");
     let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;

@@ -9,8 +9,8 @@ use burn::tensor::Device;
 use libra_rcnn::checkpoint;
 use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::data::coco::{parse_coco, to_coco_json};
-use libra_rcnn::data::voc::{VocClasses, parse_voc, to_voc_xml};
 use libra_rcnn::data::synthetic::{SCENE_CLASSES, SceneConfig, generate_scene};
+use libra_rcnn::data::voc::{VocClasses, parse_voc, to_voc_xml};
 use libra_rcnn::data::{Dataset, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, decode_image};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -18,13 +18,31 @@ use proptest::test_runner::{Config, TestRunner};
 /// One edit of a byte string: `at` is taken modulo the length at the time.
 #[derive(Clone, Debug)]
 enum Edit {
-    Flip { at: usize, bit: u8 },
-    Set { at: usize, byte: u8 },
-    Insert { at: usize, bytes: Vec<u8> },
-    Delete { at: usize, len: usize },
+    Flip {
+        at: usize,
+        bit: u8,
+    },
+    Set {
+        at: usize,
+        byte: u8,
+    },
+    Insert {
+        at: usize,
+        bytes: Vec<u8>,
+    },
+    Delete {
+        at: usize,
+        len: usize,
+    },
     /// Copies `len` bytes from `from` over `at` (a chunk of the file somewhere else).
-    Splice { from: usize, at: usize, len: usize },
-    Truncate { at: usize },
+    Splice {
+        from: usize,
+        at: usize,
+        len: usize,
+    },
+    Truncate {
+        at: usize,
+    },
 }
 
 fn edit() -> impl Strategy<Value = Edit> {

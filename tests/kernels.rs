@@ -12,13 +12,13 @@ use std::sync::OnceLock;
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
+use libra_rcnn::attention::{attention_matrix, reference_attention as reference};
 use libra_rcnn::boxes::BBox;
 use libra_rcnn::config::NonLocalInit;
 use libra_rcnn::data::synthetic::random_boxes;
 use libra_rcnn::kernels::wgsl::launches;
 use libra_rcnn::kernels::{self, KernelPlan, Kernels, non_local_plan};
 use libra_rcnn::model::non_local::NonLocalConfig;
-use libra_rcnn::attention::{attention_matrix, reference_attention as reference};
 
 /// The wgpu device, initialised once for the process.
 fn wgpu() -> Device {
@@ -98,10 +98,8 @@ fn attention_rows_match_the_reference() {
     let idx = [0u32, 129, 31, 32, 77];
     let got = read(kernels::non_local::attention_rows(tg, pg, &idx));
     let full = attention_matrix(tc, pc);
-    let want: Vec<f32> = (0..b)
-        .flat_map(|bi| idx.iter().map(move |&i| (bi, i as usize)))
-        .flat_map(|(bi, i)| read(full.clone().slice([bi..bi + 1, i..i + 1, 0..n])))
-        .collect();
+    let want: Vec<f32> =
+        (0..b).flat_map(|bi| idx.iter().map(move |&i| (bi, i as usize))).flat_map(|(bi, i)| read(full.clone().slice([bi..bi + 1, i..i + 1, 0..n]))).collect();
     let err = rel_err(&got, &want);
     eprintln!("attention rows: rel err {err:.2e}");
     assert!(err <= 1e-4, "relative error {err}");
@@ -191,9 +189,7 @@ fn short_training_is_unchanged() {
     let init = cfg.init(&gpu).expect("model");
     let (fused, reference) = both(|plan| {
         let mut trainer = Trainer::new(init.clone().with_kernels(plan), TrainConfig::adam(5, 2));
-        (0..5)
-            .map(|s| pollster::block_on(trainer.step(&samples[(s * 2) % 4..(s * 2) % 4 + 2])).expect("step").losses.total)
-            .collect::<Vec<f32>>()
+        (0..5).map(|s| pollster::block_on(trainer.step(&samples[(s * 2) % 4..(s * 2) % 4 + 2])).expect("step").losses.total).collect::<Vec<f32>>()
     });
     eprintln!("losses fused {fused:.9?}\n       reference {reference:.9?}");
     for (a, b) in fused.iter().zip(&reference) {
@@ -215,7 +211,6 @@ fn self_test_passes_on_lavapipe() {
     assert!(active, "{text}");
     assert_eq!(kernels::describe(&plan, &Device::flex()), (false, "tensor ops (the CPU backend)".to_string()));
 }
-
 
 /// IoU, max-IoU assignment and the negatives' histogram against the host on random boxes (2000
 /// x 50, as a training image), no GT, one GT, all IoU 0, duplicate GTs (ties) and boxes exactly

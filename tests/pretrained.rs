@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use libra_rcnn::model::backbone::MobileNetV2Config;
-use libra_rcnn::weights::{import_pth, load_backbone, pretrained_backbone, PTH_NAME};
+use libra_rcnn::weights::{PTH_NAME, import_pth, load_backbone, pretrained_backbone};
 
 #[test]
 fn imagenet_backbone_loads_and_wrong_files_fail() {

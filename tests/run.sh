@@ -39,6 +39,9 @@ fi
 export LIBRA_NUCLEI="$NUCLEI"
 # The page's pure JavaScript (dataset geometry, undo, COCO/VOC conversion): seconds, so first.
 node --test tests/unit/
+# The Rust code is formatted as rustfmt.toml says (`cargo fmt` formats it).
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo fmt --check || { echo "error: the Rust code is not formatted: run \`cargo fmt\`" >&2; exit 1; }
 # The detector and the page tool are tested one package at a time: a `--workspace` build would
 # unify their dependencies' features and rebuild the detector's dependencies a second way.
 cargo test -p libra-rcnn

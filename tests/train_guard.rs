@@ -8,9 +8,7 @@ use libra_rcnn::config::DetectorConfig;
 use libra_rcnn::train::{Target, TrainConfig, TrainSample, Trainer};
 
 fn sample() -> TrainSample {
-    let image = RgbImage::from_fn(64, 64, |x, y| {
-        if (16..40).contains(&x) && (20..44).contains(&y) { Rgb([250, 20, 20]) } else { Rgb([20, 90, 30]) }
-    });
+    let image = RgbImage::from_fn(64, 64, |x, y| if (16..40).contains(&x) && (20..44).contains(&y) { Rgb([250, 20, 20]) } else { Rgb([20, 90, 30]) });
     TrainSample { image, target: Target { boxes: vec![[16.0, 20.0, 40.0, 44.0]], labels: vec![0] }, areas: vec![], crowd: vec![] }
 }
 

@@ -56,8 +56,7 @@ impl MaxIouAssigner {
         let mut max_iou = Vec::with_capacity(n);
         for row in m.chunks_exact(g) {
             // First argmax on ties, as torch's max.
-            let (best_gt, best) =
-                row.iter().enumerate().fold((0, row[0]), |acc, (j, &v)| if v > acc.1 { (j, v) } else { acc });
+            let (best_gt, best) = row.iter().enumerate().fold((0, row[0]), |acc, (j, &v)| if v > acc.1 { (j, v) } else { acc });
             labels.push(if best >= self.pos_iou_thr {
                 Assigned::Positive(best_gt)
             } else if best >= 0.0 && best < self.neg_iou_thr {
@@ -111,13 +110,7 @@ mod tests {
     #[test]
     fn rpn_ignores_the_middle_band() {
         // G0 also overlaps [0,0,10,10] exactly, so no low-quality match changes the others.
-        let boxes = [
-            [0.0, 0.0, 10.0, 10.0],
-            [0.0, 0.0, 10.0, 5.0],
-            [0.0, 0.0, 10.0, 2.0],
-            [5.0, 0.0, 15.0, 10.0],
-            [0.0, 0.0, 10.0, 3.0],
-        ];
+        let boxes = [[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 5.0], [0.0, 0.0, 10.0, 2.0], [5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 10.0, 3.0]];
         // IoUs with G0: 1, 0.5, 0.2, 50 / 150 = 1/3, 30 / 100 = 0.3 (not < 0.3: ignored).
         let a = MaxIouAssigner::rpn().assign(&boxes, &[G0]);
         assert_eq!(a.labels, [Positive(0), Ignore, Negative, Ignore, Ignore]);
@@ -148,8 +141,7 @@ mod tests {
     fn later_gt_wins_a_low_quality_box() {
         // One box [0,0,10,10], GTs A = [0,0,10,5] (IoU 0.5) and B = [0,0,10,4] (IoU 0.4): its
         // argmax is A, but it is also B's best, and B is matched later.
-        let a =
-            MaxIouAssigner::rpn().assign(&[[0.0, 0.0, 10.0, 10.0]], &[[0.0, 0.0, 10.0, 5.0], [0.0, 0.0, 10.0, 4.0]]);
+        let a = MaxIouAssigner::rpn().assign(&[[0.0, 0.0, 10.0, 10.0]], &[[0.0, 0.0, 10.0, 5.0], [0.0, 0.0, 10.0, 4.0]]);
         assert_eq!(a.labels, [Positive(1)]);
         assert!((a.max_iou[0] - 0.5).abs() < 1e-6);
     }

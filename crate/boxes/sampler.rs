@@ -71,12 +71,7 @@ impl SamplerConfig {
             pos_fraction: 0.25,
             neg_pos_ub: None,
             pos: PosSampling::InstanceBalanced,
-            neg: NegSampling::IoUBalanced {
-                floor_thr: -1.0,
-                floor_fraction: 0.0,
-                num_bins: 3,
-                exclude_zero_iou_from_bins: true,
-            },
+            neg: NegSampling::IoUBalanced { floor_thr: -1.0, floor_fraction: 0.0, num_bins: 3, exclude_zero_iou_from_bins: true },
         }
     }
 }
@@ -219,10 +214,7 @@ struct Split {
 impl Split {
     fn new(max_iou: &[f32], negatives: &[usize], floor_thr: f32, num_bins: usize) -> Self {
         let (floor, binned) = if floor_thr > 0.0 {
-            (
-                select(max_iou, negatives, |v| (0.0..floor_thr).contains(&v)),
-                select(max_iou, negatives, |v| v >= floor_thr),
-            )
+            (select(max_iou, negatives, |v| (0.0..floor_thr).contains(&v)), select(max_iou, negatives, |v| v >= floor_thr))
         } else if floor_thr == 0.0 {
             (select(max_iou, negatives, |v| v == 0.0), select(max_iou, negatives, |v| v > 0.0))
         } else {
@@ -277,14 +269,7 @@ impl Picker {
 }
 
 /// `expected` negatives by the IoU-balanced rule (see `sample`), with their sources and edges.
-fn iou_balanced(
-    rng: &mut ChaCha8Rng,
-    split: &Split,
-    max_iou: &[f32],
-    negatives: &[usize],
-    expected: usize,
-    floor_fraction: f32,
-) -> Picker {
+fn iou_balanced(rng: &mut ChaCha8Rng, split: &Split, max_iou: &[f32], negatives: &[usize], expected: usize, floor_fraction: f32) -> Picker {
     let mut p = Picker { edges: split.edges.clone(), ..Picker::new(max_iou.len()) };
     if negatives.len() <= expected {
         split.binned.iter().for_each(|&i| p.push(i, split.source(max_iou[i])));
@@ -449,10 +434,7 @@ mod tests {
         // Off: all 70 binned; bin 0 holds only the zeros: 10 from it, 10 from bin 1, 10 BinFill.
         let off = sample(&balanced(40, -1.0, 0.0, 3, false), &a, 2);
         check_valid(&off, &a);
-        assert_eq!(
-            (count(&off, Bin(0)), count(&off, Bin(1)), count(&off, BinFill), count(&off, Floor)),
-            (10, 10, 10, 0)
-        );
+        assert_eq!((count(&off, Bin(0)), count(&off, Bin(1)), count(&off, BinFill), count(&off, Floor)), (10, 10, 10, 0));
         assert!(ious_of(&off, &a, Bin(0)).iter().all(|&v| v == 0.0));
     }
 

@@ -38,36 +38,19 @@ impl Annotated {
     /// one per box, labels below `num_classes` and finite coordinates (crowd regions' too).
     pub fn check(&self, num_classes: usize) -> Result<(), DataError> {
         if self.boxes.len() != self.labels.len() {
-            return Err(DataError::LengthMismatch {
-                image: self.image.clone(),
-                boxes: self.boxes.len(),
-                labels: self.labels.len(),
-            });
+            return Err(DataError::LengthMismatch { image: self.image.clone(), boxes: self.boxes.len(), labels: self.labels.len() });
         }
         if !self.areas.is_empty() && self.areas.len() != self.boxes.len() {
-            return Err(DataError::AreaCount {
-                image: self.image.clone(),
-                boxes: self.boxes.len(),
-                areas: self.areas.len(),
-            });
+            return Err(DataError::AreaCount { image: self.image.clone(), boxes: self.boxes.len(), areas: self.areas.len() });
         }
         let boxes = self.boxes.iter().zip(&self.labels).enumerate().map(|(i, (b, &l))| (format!("box {i}"), b, l));
         let crowd = self.crowd.iter().enumerate().map(|(i, c)| (format!("crowd region {i}"), &c.bbox, c.label));
         for (origin, bbox, label) in boxes.chain(crowd) {
             if label >= num_classes {
-                return Err(DataError::LabelOutOfRange {
-                    image: self.image.clone(),
-                    origin,
-                    label,
-                    num_classes,
-                });
+                return Err(DataError::LabelOutOfRange { image: self.image.clone(), origin, label, num_classes });
             }
             if bbox.iter().any(|v| !v.is_finite()) {
-                return Err(DataError::NonFiniteBox {
-                    image: self.image.clone(),
-                    origin,
-                    bbox: *bbox,
-                });
+                return Err(DataError::NonFiniteBox { image: self.image.clone(), origin, bbox: *bbox });
             }
         }
         Ok(())
@@ -89,10 +72,7 @@ mod tests {
             areas: vec![],
             crowd: vec![Crowd { bbox: [0.0, 0.0, 5.0, 5.0], label: 1 }],
         };
-        assert!(matches!(
-            a.check(2),
-            Err(DataError::LabelOutOfRange { label: 2, .. })
-        ));
+        assert!(matches!(a.check(2), Err(DataError::LabelOutOfRange { label: 2, .. })));
         assert!(a.check(3).is_ok());
         let e = a.check(1).unwrap_err().to_string();
         assert!(e.contains("box 0"), "{e}");
@@ -100,20 +80,10 @@ mod tests {
         let e = a.check(1).unwrap_err().to_string();
         assert!(e.contains("crowd region 0"), "{e}");
         a.areas = vec![0.5, 0.5];
-        assert!(matches!(
-            a.check(3),
-            Err(DataError::AreaCount { boxes: 1, areas: 2, .. })
-        ));
+        assert!(matches!(a.check(3), Err(DataError::AreaCount { boxes: 1, areas: 2, .. })));
         a.areas.pop();
         assert!(a.check(3).is_ok());
         a.labels.push(0);
-        assert!(matches!(
-            a.check(3),
-            Err(DataError::LengthMismatch {
-                boxes: 1,
-                labels: 2,
-                ..
-            })
-        ));
+        assert!(matches!(a.check(3), Err(DataError::LengthMismatch { boxes: 1, labels: 2, .. })));
     }
 }

@@ -19,7 +19,9 @@ pub fn decode_image(bytes: &[u8], name: &str) -> Result<image::RgbImage, DataErr
     let mut decoder = reader.into_decoder().map_err(|e| error(e.to_string()))?;
     let (w, h) = decoder.dimensions();
     if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE || w as u64 * h as u64 > MAX_IMAGE_PIXELS {
-        return Err(error(format!("{w} x {h} pixels is over the limit of {MAX_IMAGE_PIXELS} pixels (8192 x 8192) and {MAX_IMAGE_SIDE} per side; scale it down first")));
+        return Err(error(format!(
+            "{w} x {h} pixels is over the limit of {MAX_IMAGE_PIXELS} pixels (8192 x 8192) and {MAX_IMAGE_SIDE} per side; scale it down first"
+        )));
     }
     // Upright as browsers show it (`createImageBitmap` applies EXIF orientation), so boxes
     // drawn in the page fit the pixels here.
@@ -46,8 +48,7 @@ mod tests {
         // 2x1 image: red, blue.
         let img = image::RgbImage::from_raw(2, 1, vec![255, 0, 0, 0, 0, 255]).unwrap();
         let mut png = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
         assert_eq!(decode_image(&png, "x.png").unwrap(), img);
 
         let err = decode_image(&png[..png.len() / 2], "half.png").unwrap_err();
@@ -78,9 +79,6 @@ mod tests {
     #[test]
     fn missing_file_error_names_path() {
         let err = read_image_file(Path::new("/nonexistent/dir/img.png")).unwrap_err();
-        assert!(
-            err.to_string().contains("/nonexistent/dir/img.png"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("/nonexistent/dir/img.png"), "{err}");
     }
 }

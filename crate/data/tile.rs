@@ -30,7 +30,15 @@ pub fn tiles(image: &RgbImage, ann: &Annotated, side: u32) -> Vec<(RgbImage, Ann
         for &x in &origins(w, side) {
             let (tw, th) = (side.min(w - x), side.min(h - y));
             let crop = imageops::crop_imm(image, x, y, tw, th).to_image();
-            let mut tile = Annotated { image: format!("{}@{x},{y}", ann.image), width: tw, height: th, boxes: Vec::new(), labels: Vec::new(), areas: Vec::new(), crowd: Vec::new() };
+            let mut tile = Annotated {
+                image: format!("{}@{x},{y}", ann.image),
+                width: tw,
+                height: th,
+                boxes: Vec::new(),
+                labels: Vec::new(),
+                areas: Vec::new(),
+                crowd: Vec::new(),
+            };
             let (x0, y0) = (x as f32, y as f32);
             let clip = |b: &[f32; 4]| [(b[0] - x0).max(0.0), (b[1] - y0).max(0.0), (b[2] - x0).min(tw as f32), (b[3] - y0).min(th as f32)];
             for (b, &label) in ann.boxes.iter().zip(&ann.labels) {

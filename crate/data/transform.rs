@@ -37,13 +37,7 @@ impl Letterbox {
         }
         let scale = (out_w as f32 / src_w as f32).min(out_h as f32 / src_h as f32);
         let (w, h) = (content(src_w, scale, out_w), content(src_h, scale, out_h));
-        Ok(Self {
-            scale,
-            pad_x: ((out_w - w) / 2) as f32,
-            pad_y: ((out_h - h) / 2) as f32,
-            out_w,
-            out_h,
-        })
+        Ok(Self { scale, pad_x: ((out_w - w) / 2) as f32, pad_y: ((out_h - h) / 2) as f32, out_w, out_h })
     }
 
     /// Resizes (triangle filter) and pads `img`, which must be the source this was fitted to.
@@ -61,22 +55,12 @@ impl Letterbox {
     /// Source-pixel box -> output-pixel box. Uses the uniform `scale`; the resized content is
     /// rounded to whole pixels, so this is exact to within half an output pixel.
     pub fn map_box(&self, b: [f32; 4]) -> [f32; 4] {
-        [
-            b[0] * self.scale + self.pad_x,
-            b[1] * self.scale + self.pad_y,
-            b[2] * self.scale + self.pad_x,
-            b[3] * self.scale + self.pad_y,
-        ]
+        [b[0] * self.scale + self.pad_x, b[1] * self.scale + self.pad_y, b[2] * self.scale + self.pad_x, b[3] * self.scale + self.pad_y]
     }
 
     /// Output-pixel box -> source-pixel box (inverse of [`Self::map_box`]; not clipped).
     pub fn unmap_box(&self, b: [f32; 4]) -> [f32; 4] {
-        [
-            (b[0] - self.pad_x) / self.scale,
-            (b[1] - self.pad_y) / self.scale,
-            (b[2] - self.pad_x) / self.scale,
-            (b[3] - self.pad_y) / self.scale,
-        ]
+        [(b[0] - self.pad_x) / self.scale, (b[1] - self.pad_y) / self.scale, (b[2] - self.pad_x) / self.scale, (b[3] - self.pad_y) / self.scale]
     }
 }
 
@@ -88,10 +72,7 @@ fn content(len: u32, scale: f32, max: u32) -> u32 {
 /// Mirrors the image left-right; boxes follow: x1' = W - x2, x2' = W - x1.
 pub fn hflip(img: &RgbImage, boxes: &[[f32; 4]]) -> (RgbImage, Vec<[f32; 4]>) {
     let w = img.width() as f32;
-    let flipped = boxes
-        .iter()
-        .map(|b| [w - b[2], b[1], w - b[0], b[3]])
-        .collect();
+    let flipped = boxes.iter().map(|b| [w - b[2], b[1], w - b[0], b[3]]).collect();
     (imageops::flip_horizontal(img), flipped)
 }
 
@@ -133,25 +114,10 @@ mod tests {
         // 200x100 into 100x100: scale = min(0.5, 1.0) = 0.5, content 100x50,
         // pad_y = (100 - 50) / 2 = 25.
         let lb = Letterbox::fit(200, 100, 100, 100).unwrap();
-        assert_eq!(
-            lb,
-            Letterbox {
-                scale: 0.5,
-                pad_x: 0.0,
-                pad_y: 25.0,
-                out_w: 100,
-                out_h: 100
-            }
-        );
+        assert_eq!(lb, Letterbox { scale: 0.5, pad_x: 0.0, pad_y: 25.0, out_w: 100, out_h: 100 });
         // (20, 10, 60, 50) * 0.5 + (0, 25) = (10, 30, 30, 50).
-        assert_eq!(
-            lb.map_box([20.0, 10.0, 60.0, 50.0]),
-            [10.0, 30.0, 30.0, 50.0]
-        );
-        assert_eq!(
-            lb.unmap_box([10.0, 30.0, 30.0, 50.0]),
-            [20.0, 10.0, 60.0, 50.0]
-        );
+        assert_eq!(lb.map_box([20.0, 10.0, 60.0, 50.0]), [10.0, 30.0, 30.0, 50.0]);
+        assert_eq!(lb.unmap_box([10.0, 30.0, 30.0, 50.0]), [20.0, 10.0, 60.0, 50.0]);
     }
 
     #[test]
@@ -181,11 +147,7 @@ mod tests {
         let out = lb.apply_image(&img);
         assert_eq!(out.dimensions(), (8, 8));
         for y in 0..8 {
-            let want = if (2..6).contains(&y) {
-                [255, 255, 255]
-            } else {
-                PAD_RGB
-            };
+            let want = if (2..6).contains(&y) { [255, 255, 255] } else { PAD_RGB };
             for x in 0..8 {
                 assert_eq!(out.get_pixel(x, y).0, want, "pixel ({x}, {y})");
             }

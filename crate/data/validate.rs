@@ -31,19 +31,9 @@ pub enum SkipReason {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Warning {
     /// A box partly outside the image was clipped to it.
-    Clipped {
-        image: String,
-        origin: String,
-        from: [f32; 4],
-        to: [f32; 4],
-    },
+    Clipped { image: String, origin: String, from: [f32; 4], to: [f32; 4] },
     /// A box was dropped.
-    Skipped {
-        image: String,
-        origin: String,
-        bbox: [f32; 4],
-        reason: SkipReason,
-    },
+    Skipped { image: String, origin: String, bbox: [f32; 4], reason: SkipReason },
     /// The image has no (remaining) boxes; it is kept as a background-only image.
     NoBoxes { image: String },
 }
@@ -51,18 +41,8 @@ pub enum Warning {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::Clipped {
-                image,
-                origin,
-                from,
-                to,
-            } => write!(f, "image {image}: {origin}: box {from:?} clipped to {to:?}"),
-            Warning::Skipped {
-                image,
-                origin,
-                bbox,
-                reason,
-            } => {
+            Warning::Clipped { image, origin, from, to } => write!(f, "image {image}: {origin}: box {from:?} clipped to {to:?}"),
+            Warning::Skipped { image, origin, bbox, reason } => {
                 let why = match reason {
                     SkipReason::ZeroSize => "has zero or negative size",
                     SkipReason::OutsideImage => "lies outside the image",
@@ -84,19 +64,9 @@ impl fmt::Display for Warning {
 ///   one with nothing left after clipping is skipped ([`SkipReason::OutsideImage`]);
 /// - an image left without boxes is kept ([`Warning::NoBoxes`]);
 /// - the kept boxes' `area`s become [`Annotated::areas`] (a source gives all or none).
-pub fn validate_boxes(
-    image: &str,
-    width: u32,
-    height: u32,
-    raw: Vec<RawBox>,
-    warnings: &mut Vec<Warning>,
-) -> Result<Annotated, DataError> {
+pub fn validate_boxes(image: &str, width: u32, height: u32, raw: Vec<RawBox>, warnings: &mut Vec<Warning>) -> Result<Annotated, DataError> {
     if width == 0 || height == 0 {
-        return Err(DataError::EmptyImage {
-            image: image.to_string(),
-            width,
-            height,
-        });
+        return Err(DataError::EmptyImage { image: image.to_string(), width, height });
     }
     let (w, h) = (width as f32, height as f32);
     let mut out = Annotated {
@@ -108,19 +78,9 @@ pub fn validate_boxes(
         areas: Vec::new(),
         crowd: Vec::new(),
     };
-    for RawBox {
-        bbox,
-        label,
-        origin,
-        area,
-    } in raw
-    {
+    for RawBox { bbox, label, origin, area } in raw {
         if bbox.iter().any(|v| !v.is_finite()) {
-            return Err(DataError::NonFiniteBox {
-                image: image.to_string(),
-                origin,
-                bbox,
-            });
+            return Err(DataError::NonFiniteBox { image: image.to_string(), origin, bbox });
         }
         let [x1, y1, x2, y2] = bbox;
         let clipped = [x1.max(0.0), y1.max(0.0), x2.min(w), y2.min(h)];
@@ -132,30 +92,18 @@ pub fn validate_boxes(
             None
         };
         if let Some(reason) = reason {
-            warnings.push(Warning::Skipped {
-                image: image.to_string(),
-                origin,
-                bbox,
-                reason,
-            });
+            warnings.push(Warning::Skipped { image: image.to_string(), origin, bbox, reason });
             continue;
         }
         if clipped != bbox {
-            warnings.push(Warning::Clipped {
-                image: image.to_string(),
-                origin,
-                from: bbox,
-                to: clipped,
-            });
+            warnings.push(Warning::Clipped { image: image.to_string(), origin, from: bbox, to: clipped });
         }
         out.boxes.push(clipped);
         out.labels.push(label);
         out.areas.extend(area);
     }
     if out.boxes.is_empty() {
-        warnings.push(Warning::NoBoxes {
-            image: image.to_string(),
-        });
+        warnings.push(Warning::NoBoxes { image: image.to_string() });
     }
     Ok(out)
 }
@@ -165,19 +113,13 @@ mod tests {
     use super::*;
 
     fn raw(bbox: [f32; 4]) -> RawBox {
-        RawBox {
-            bbox,
-            label: 1,
-            origin: "object 0".into(),
-            area: None,
-        }
+        RawBox { bbox, label: 1, origin: "object 0".into(), area: None }
     }
 
     #[test]
     fn inside_box_kept_unchanged() {
         let mut w = Vec::new();
-        let a =
-            validate_boxes("a.jpg", 100, 50, vec![raw([1.0, 2.0, 30.0, 40.0])], &mut w).unwrap();
+        let a = validate_boxes("a.jpg", 100, 50, vec![raw([1.0, 2.0, 30.0, 40.0])], &mut w).unwrap();
         assert_eq!(a.boxes, vec![[1.0, 2.0, 30.0, 40.0]]);
         assert_eq!(a.labels, vec![1]);
         assert!(w.is_empty());
@@ -187,24 +129,9 @@ mod tests {
     fn partly_outside_box_is_clipped_with_warning() {
         // Image 100x50: x1 -5 -> 0, y2 60 -> 50.
         let mut w = Vec::new();
-        let a = validate_boxes(
-            "a.jpg",
-            100,
-            50,
-            vec![raw([-5.0, 10.0, 20.0, 60.0])],
-            &mut w,
-        )
-        .unwrap();
+        let a = validate_boxes("a.jpg", 100, 50, vec![raw([-5.0, 10.0, 20.0, 60.0])], &mut w).unwrap();
         assert_eq!(a.boxes, vec![[0.0, 10.0, 20.0, 50.0]]);
-        assert_eq!(
-            w,
-            vec![Warning::Clipped {
-                image: "a.jpg".into(),
-                origin: "object 0".into(),
-                from: [-5.0, 10.0, 20.0, 60.0],
-                to: [0.0, 10.0, 20.0, 50.0],
-            }]
-        );
+        assert_eq!(w, vec![Warning::Clipped { image: "a.jpg".into(), origin: "object 0".into(), from: [-5.0, 10.0, 20.0, 60.0], to: [0.0, 10.0, 20.0, 50.0] }]);
     }
 
     #[test]
@@ -228,27 +155,13 @@ mod tests {
                 other => panic!("unexpected {other}"),
             })
             .collect();
-        assert_eq!(
-            reasons,
-            vec![
-                SkipReason::ZeroSize,
-                SkipReason::ZeroSize,
-                SkipReason::OutsideImage
-            ]
-        );
+        assert_eq!(reasons, vec![SkipReason::ZeroSize, SkipReason::ZeroSize, SkipReason::OutsideImage]);
     }
 
     #[test]
     fn nan_is_an_error_naming_image_and_origin() {
         let mut w = Vec::new();
-        let err = validate_boxes(
-            "c.jpg",
-            10,
-            10,
-            vec![raw([0.0, f32::NAN, 5.0, 5.0])],
-            &mut w,
-        )
-        .unwrap_err();
+        let err = validate_boxes("c.jpg", 10, 10, vec![raw([0.0, f32::NAN, 5.0, 5.0])], &mut w).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("c.jpg") && msg.contains("object 0"), "{msg}");
     }
@@ -264,11 +177,6 @@ mod tests {
         let mut w = Vec::new();
         let a = validate_boxes("e.jpg", 10, 10, vec![], &mut w).unwrap();
         assert!(a.boxes.is_empty());
-        assert_eq!(
-            w,
-            vec![Warning::NoBoxes {
-                image: "e.jpg".into()
-            }]
-        );
+        assert_eq!(w, vec![Warning::NoBoxes { image: "e.jpg".into() }]);
     }
 }

@@ -38,7 +38,10 @@ fn non_local_fits(cube: &CubeDevice, [b, n, c]: [usize; 3]) -> Result<(), String
     let bytes = (b * n * c * 4) as u64;
     let tiles = n.div_ceil(non_local::TILE) as u32;
     let checks = [
-        (hw.max_shared_memory_size >= non_local::WORKGROUP_BYTES, format!("workgroup storage {} B < {} B", hw.max_shared_memory_size, non_local::WORKGROUP_BYTES)),
+        (
+            hw.max_shared_memory_size >= non_local::WORKGROUP_BYTES,
+            format!("workgroup storage {} B < {} B", hw.max_shared_memory_size, non_local::WORKGROUP_BYTES),
+        ),
         (hw.max_units_per_cube >= 256, format!("{} invocations per workgroup < 256", hw.max_units_per_cube)),
         (hw.max_bindings + 1 >= non_local::STORAGE_BUFFERS, format!("{} storage buffers per stage < {}", hw.max_bindings + 1, non_local::STORAGE_BUFFERS)),
         (props.memory.max_page_size >= bytes, format!("a [{b}, {n}, {c}] buffer ({bytes} B) exceeds the binding size limit {} B", props.memory.max_page_size)),
@@ -65,12 +68,19 @@ pub fn describe(plan: &KernelPlan, device: &Device) -> (bool, String) {
         (Kernels::Auto, Ok(())) => {
             let mib = FUSED_FROM_BYTES >> 20;
             match plan.tuned {
-                Some(t) if t.fused_faster() => {
-                    (true, format!("our fused WGSL kernels (measured faster here: {:.1} vs {:.1} ms at n = {}, C = {})", t.fused_ms, t.reference_ms, t.dims[1], t.dims[2]))
-                }
+                Some(t) if t.fused_faster() => (
+                    true,
+                    format!(
+                        "our fused WGSL kernels (measured faster here: {:.1} vs {:.1} ms at n = {}, C = {})",
+                        t.fused_ms, t.reference_ms, t.dims[1], t.dims[2]
+                    ),
+                ),
                 Some(t) => (
                     true,
-                    format!("tensor ops (measured faster here: {:.1} vs {:.1} ms at n = {}, C = {}); our fused WGSL kernels from {mib} MiB attention matrices", t.reference_ms, t.fused_ms, t.dims[1], t.dims[2]),
+                    format!(
+                        "tensor ops (measured faster here: {:.1} vs {:.1} ms at n = {}, C = {}); our fused WGSL kernels from {mib} MiB attention matrices",
+                        t.reference_ms, t.fused_ms, t.dims[1], t.dims[2]
+                    ),
                 ),
                 None => (true, format!("tensor ops below {mib} MiB attention matrices; our fused WGSL kernels from there")),
             }
@@ -147,7 +157,8 @@ pub async fn tune(plan: &KernelPlan, device: &Device, clock: crate::infer::Clock
     for run in 0..4 {
         for (k, path) in times.iter_mut().enumerate() {
             let start = clock();
-            let y = if k == 0 { non_local::attention(theta.clone(), phi.clone(), g.clone()) } else { reference_attention(theta.clone(), phi.clone(), g.clone()) };
+            let y =
+                if k == 0 { non_local::attention(theta.clone(), phi.clone(), g.clone()) } else { reference_attention(theta.clone(), phi.clone(), g.clone()) };
             let out = if backward { theta.grad(&y.sum().backward())? } else { y };
             // The read's bytes arrive when first touched: converting them waits for the work.
             out.into_data_async().await.ok()?.try_to_vec::<f32>().ok()?;

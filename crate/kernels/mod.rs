@@ -19,10 +19,10 @@ pub mod sampler;
 #[cfg(feature = "gpu")]
 pub mod wgsl;
 
-#[cfg(feature = "gpu")]
-pub use device::{describe, non_local_plan, self_test, tune};
 #[cfg(not(feature = "gpu"))]
 pub use cpu_only::{describe, non_local_plan, self_test, tune};
+#[cfg(feature = "gpu")]
+pub use device::{describe, non_local_plan, self_test, tune};
 
 use std::collections::HashSet;
 use std::sync::Mutex;

@@ -7,12 +7,12 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::wgpu::{into_contiguous, CubeTensor};
-use burn::backend::{backend_extension, Autodiff, AutodiffBackend, Backend, Cube, DType};
 use burn::backend::tensor::FloatTensor;
+use burn::backend::wgpu::{CubeTensor, into_contiguous};
+use burn::backend::{Autodiff, AutodiffBackend, Backend, Cube, DType, backend_extension};
 use burn::tensor::{Shape, Tensor};
 
-use super::wgsl::{launch, Entry};
+use super::wgsl::{Entry, launch};
 
 const TILES: &str = include_str!("../../shaders/non_local_tiles.wgsl");
 const FORWARD_WGSL: &str = include_str!("../../shaders/non_local.wgsl");

@@ -6,12 +6,13 @@ use burn::backend::wgpu::CubeTensor;
 use burn::backend::{Cube, DType};
 use burn::tensor::{Device, Int, Shape, Tensor};
 
-use super::wgsl::{Entry, launch};
 use super::device::wgpu_device;
+use super::wgsl::{Entry, launch};
 use super::{Fallback, KernelPlan, Kernels};
 use crate::boxes::BBox;
 
-static ASSIGN: Entry = Entry { name: "assign", files: &[include_str!("../../shaders/sampler.wgsl")], buffers: &["proposals", "gts", "max_iou", "argmax", "hist"] };
+static ASSIGN: Entry =
+    Entry { name: "assign", files: &[include_str!("../../shaders/sampler.wgsl")], buffers: &["proposals", "gts", "max_iou", "argmax", "hist"] };
 
 /// Boxes per workgroup (a thread each).
 const GROUP: usize = 256;

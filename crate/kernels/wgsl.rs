@@ -96,7 +96,13 @@ pub fn launch(client: &Client, entry: &'static Entry, workgroups: [u32; 3], buff
 mod tests {
     use super::*;
 
-    static ROWS: Entry = Entry { name: "rows", files: &["@group(0) @binding(0) var<uniform> params: P;\n@group(0) @binding(1) var<storage, read> a: array<f32>;\n@group(0) @binding(2) var<storage, read> b: array<f32>;\n@group(0) @binding(3) var<storage, read_write> c: array<f32>;\nfn rows(t: u32) {}\nfn cols(t: u32) {}\n"], buffers: &["c", "a"] };
+    static ROWS: Entry = Entry {
+        name: "rows",
+        files: &[
+            "@group(0) @binding(0) var<uniform> params: P;\n@group(0) @binding(1) var<storage, read> a: array<f32>;\n@group(0) @binding(2) var<storage, read> b: array<f32>;\n@group(0) @binding(3) var<storage, read_write> c: array<f32>;\nfn rows(t: u32) {}\nfn cols(t: u32) {}\n",
+        ],
+        buffers: &["c", "a"],
+    };
 
     #[test]
     fn bindings_follow_the_launch_order_with_the_uniform_last() {

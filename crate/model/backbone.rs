@@ -40,13 +40,7 @@ impl InvertedResidualConfig {
         let expand = (self.expand_ratio != 1).then(|| ConvBnActConfig::new([cin, hidden], 1, Act::Relu6).init(device));
         let depthwise = ConvBnActConfig::new([hidden, hidden], 3, Act::Relu6).with_stride(stride).with_groups(hidden).init(device);
         let project = ConvBnActConfig::new([hidden, cout], 1, Act::None).init(device);
-        InvertedResidual {
-            expand,
-            depthwise,
-            project: project.conv,
-            project_bn: project.bn,
-            residual: stride == 1 && cin == cout,
-        }
+        InvertedResidual { expand, depthwise, project: project.conv, project_bn: project.bn, residual: stride == 1 && cin == cout }
     }
 }
 

@@ -10,6 +10,8 @@
 //! The forward is one matmul over the columns too ([`forward`]), for flex with or without
 //! autodiff; every other backend runs burn's `conv2d` unchanged.
 
+#[cfg(feature = "gpu")]
+use burn::backend::Cube;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -17,12 +19,10 @@ use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
-#[cfg(feature = "gpu")]
-use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::DType;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
+use burn::tensor::ops::ConvOptions;
 
 use std::mem::MaybeUninit;
 
@@ -135,11 +135,25 @@ fn gemm_into(out: &mut [MaybeUninit<f32>], add: bool, [m, k, n]: [usize; 3], a: 
     // inside `out`; gemm reads `out` only where `add`, and `out` is then initialised.
     unsafe {
         gemm::gemm(
-            m, n, k,
-            out.as_mut_ptr().cast::<f32>(), 1, n as isize, add,
-            a.data.as_ptr(), a.col as isize, a.row as isize,
-            b.data.as_ptr(), b.col as isize, b.row as isize,
-            1.0, 1.0, false, false, false, parallelism,
+            m,
+            n,
+            k,
+            out.as_mut_ptr().cast::<f32>(),
+            1,
+            n as isize,
+            add,
+            a.data.as_ptr(),
+            a.col as isize,
+            a.row as isize,
+            b.data.as_ptr(),
+            b.col as isize,
+            b.row as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
         );
     }
 }
@@ -299,7 +313,18 @@ mod tests {
     /// of 2, 2, 2 and 1 rows of 200; 2 of 3 and 2 rows of 130).
     #[test]
     fn gradients_equal_burns_conv2d() {
-        let cases = [([2, 5, 9, 8], 7, 3), ([1, 3, 1, 1], 2, 3), ([1, 2, 2, 3], 4, 5), ([2, 4, 6, 5], 3, 1), ([1, 6, 7, 10], 6, 5), ([2, 5, 4, 3], 7, 1), ([1, 3, 1, 1], 2, 1), ([2, 2, 3, 1], 3, 5), ([1, 2, 7, 200], 3, 3), ([2, 3, 5, 130], 4, 5)];
+        let cases = [
+            ([2, 5, 9, 8], 7, 3),
+            ([1, 3, 1, 1], 2, 3),
+            ([1, 2, 2, 3], 4, 5),
+            ([2, 4, 6, 5], 3, 1),
+            ([1, 6, 7, 10], 6, 5),
+            ([2, 5, 4, 3], 7, 1),
+            ([1, 3, 1, 1], 2, 1),
+            ([2, 2, 3, 1], 3, 5),
+            ([1, 2, 7, 200], 3, 3),
+            ([2, 3, 5, 130], 4, 5),
+        ];
         for (x, cout, k) in cases {
             assert_same_as_conv2d(x, [cout, x[1], k, k], dense_conv2d, same_options(k));
         }

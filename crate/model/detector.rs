@@ -121,11 +121,7 @@ impl LibraRcnn {
 
     /// All anchors (P2..P6 concatenated, layout of `RpnOutput`) and the count per level.
     pub fn anchors(&self) -> (Vec<BBox>, Vec<usize>) {
-        let generator = AnchorGenerator {
-            strides: STRIDES.to_vec(),
-            ratios: self.config.rpn.anchor_ratios.clone(),
-            scale: self.config.rpn.anchor_scale,
-        };
+        let generator = AnchorGenerator { strides: STRIDES.to_vec(), ratios: self.config.rpn.anchor_ratios.clone(), scale: self.config.rpn.anchor_scale };
         let per_level = generator.all_anchors(&self.level_sizes());
         let counts = per_level.iter().map(Vec::len).collect();
         (per_level.concat(), counts)
@@ -161,11 +157,7 @@ impl LibraRcnn {
     /// Reads the RPN outputs to the host (async: safe on WebGPU).
     pub async fn rpn_to_host(&self, out: &RpnOutput) -> Result<RpnHost> {
         let [_, n] = out.cls.dims();
-        let data = Transaction::default()
-            .register(out.cls.clone().detach())
-            .register(out.reg.clone().detach())
-            .execute_async()
-            .await?;
+        let data = Transaction::default().register(out.cls.clone().detach()).register(out.reg.clone().detach()).execute_async().await?;
         Ok(RpnHost { scores: data[0].try_to_vec()?, deltas: data[1].try_to_vec()?, anchors_per_image: n })
     }
 

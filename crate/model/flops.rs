@@ -66,10 +66,13 @@ pub fn forward_flops(model: &LibraRcnn, rois: usize) -> f64 {
         total += conv(&model.rpn.conv, side).0 + conv(&model.rpn.cls, side).0 + conv(&model.rpn.reg, side).0;
     }
     let h = &model.bbox_head;
-    let fc: f64 = [&h.fc1, &h.fc2, &h.cls, &h.reg].iter().map(|l| {
-        let [i, o] = l.weight.dims();
-        2.0 * (i * o) as f64
-    }).sum();
+    let fc: f64 = [&h.fc1, &h.fc2, &h.cls, &h.reg]
+        .iter()
+        .map(|l| {
+            let [i, o] = l.weight.dims();
+            2.0 * (i * o) as f64
+        })
+        .sum();
     total + fc * rois as f64
 }
 

@@ -27,10 +27,7 @@ impl FpnConfig {
     pub fn init(&self, device: &Device) -> Fpn {
         let c = self.channels;
         let conv = |cin, k| ConvConfig::new([cin, c], k).with_initializer(ConvInit::Xavier).init(device);
-        Fpn {
-            lateral: self.in_channels.iter().map(|&cin| conv(cin, 1)).collect(),
-            output: self.in_channels.iter().map(|_| conv(c, 3)).collect(),
-        }
+        Fpn { lateral: self.in_channels.iter().map(|&cin| conv(cin, 1)).collect(), output: self.in_channels.iter().map(|_| conv(c, 3)).collect() }
     }
 }
 

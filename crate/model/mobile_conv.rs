@@ -10,6 +10,8 @@
 //! backward; here one clamp, and one pass backward over the output. Every other backend (flex
 //! without autodiff, wgpu with or without) runs burn's `conv2d` and `clamp` unchanged.
 
+#[cfg(feature = "gpu")]
+use burn::backend::Cube;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -17,8 +19,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::{FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-#[cfg(feature = "gpu")]
-use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
@@ -385,7 +385,6 @@ pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as MobileConv>::relu6(x.into_dispatch()))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,7 +396,16 @@ mod tests {
     fn depthwise_gradients_equal_burns_conv2d() {
         // [batch, c, h, w], k, stride: odd and even sides, outputs smaller than the kernel (one
         // narrower than its padding), stride 2 (its column phases: odd and even widths).
-        for (x, k, s) in [([2, 5, 9, 8], 3, 1), ([2, 5, 9, 8], 3, 2), ([1, 3, 1, 1], 3, 1), ([1, 3, 2, 3], 3, 2), ([2, 4, 7, 7], 5, 2), ([1, 2, 6, 5], 1, 1), ([2, 2, 3, 1], 5, 1), ([2, 3, 12, 17], 3, 2)] {
+        for (x, k, s) in [
+            ([2, 5, 9, 8], 3, 1),
+            ([2, 5, 9, 8], 3, 2),
+            ([1, 3, 1, 1], 3, 1),
+            ([1, 3, 2, 3], 3, 2),
+            ([2, 4, 7, 7], 5, 2),
+            ([1, 2, 6, 5], 1, 1),
+            ([2, 2, 3, 1], 5, 1),
+            ([2, 3, 12, 17], 3, 2),
+        ] {
             let c = x[1];
             assert_same_as_conv2d(x, [c, 1, k, k], |x, w, b| depthwise_conv2d(x, w, b, s), depthwise_options(&[c, 1, k, k], s));
         }

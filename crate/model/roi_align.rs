@@ -12,6 +12,8 @@
 //! gathers with index tensors as large as the output times four, and their scatter-add backward.
 //! Every other backend runs burn's `grid_sample_2d` unchanged.
 
+#[cfg(feature = "gpu")]
+use burn::backend::Cube;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -19,8 +21,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
-#[cfg(feature = "gpu")]
-use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::{AvgPoolOptions, GridSampleOptions, GridSamplePaddingMode, InterpolateMode};

@@ -73,13 +73,7 @@ pub struct ProposalParams {
 /// `pre_nms` best anchors are decoded and clipped, empty boxes dropped, NMS run per level,
 /// and the `post_nms` best kept overall. `scores`: [n] logits, `deltas`: [n * 4],
 /// `level_counts`: anchors per level. Returns boxes with their objectness probability.
-pub fn proposals(
-    scores: &[f32],
-    deltas: &[f32],
-    anchors: &[BBox],
-    level_counts: &[usize],
-    p: ProposalParams,
-) -> Vec<(BBox, f32)> {
+pub fn proposals(scores: &[f32], deltas: &[f32], anchors: &[BBox], level_counts: &[usize], p: ProposalParams) -> Vec<(BBox, f32)> {
     let coder = DeltaCoder::rpn();
     let mut boxes = Vec::new();
     let mut probs = Vec::new();

@@ -8,10 +8,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::losses::Target;
-use crate::data::{Annotated, Crowd, DataError};
 use crate::data::augment::{self, Augment};
 use crate::data::tensor::images_tensor;
 use crate::data::transform::{Letterbox, hflip};
+use crate::data::{Annotated, Crowd, DataError};
 
 /// One training image at the network's input size, with its boxes in input pixels.
 #[derive(Clone, Debug)]

@@ -161,10 +161,7 @@ impl TrainConfig {
                 .with_gradient_clipping(clip)
                 .init(),
             Optimizer::Adam => AdamConfig::new().with_weight_decay(decay).with_grad_clipping(clip).init(),
-            Optimizer::AdamW => AdamWConfig::new()
-                .with_weight_decay(self.weight_decay)
-                .with_grad_clipping(clip)
-                .init(),
+            Optimizer::AdamW => AdamWConfig::new().with_weight_decay(self.weight_decay).with_grad_clipping(clip).init(),
         }
     }
 }
@@ -259,11 +256,7 @@ impl Share {
     /// Gradients of the share's total loss, its RPN and R-CNN parts weighted by `w`.
     fn backward(self, w: [f32; 2]) -> GradientsParams {
         let l = &self.out.losses;
-        let total = if w == [1.0, 1.0] {
-            l.total()
-        } else {
-            (l.rpn_cls.clone() + l.rpn_reg.clone()) * w[0] + (l.rcnn_cls.clone() + l.rcnn_reg.clone()) * w[1]
-        };
+        let total = if w == [1.0, 1.0] { l.total() } else { (l.rpn_cls.clone() + l.rpn_reg.clone()) * w[0] + (l.rcnn_cls.clone() + l.rcnn_reg.clone()) * w[1] };
         GradientsParams::from_grads(total.backward(), &self.model)
     }
 }

@@ -5,10 +5,10 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{KernelStatus, device, js_err, now, rgb_image, views};
-use crate::{checkpoint, kernels};
 use crate::infer::{NamedDetection, StageTimes, detect_staged};
 use crate::model::LibraRcnn;
 use crate::model::flops::sgemm_gflops;
+use crate::{checkpoint, kernels};
 
 #[derive(Serialize)]
 struct Info<'a> {

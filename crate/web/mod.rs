@@ -16,16 +16,16 @@ use burn::tensor::Device;
 
 use crate::kernels::{self, KernelPlan, Kernels};
 
+use crate::model::LibraRcnn;
+use image::RgbImage;
+use serde::Serialize;
 /// The page's threaded CPU build: `initThreadPool(n)` starts rayon's `n` threads as Web Workers
 /// sharing this module's memory; the page calls it once, right after loading the module.
 #[cfg(feature = "threads")]
 pub use thread_panics::set_panic_channel;
+use wasm_bindgen::prelude::*;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
-use crate::model::LibraRcnn;
-use image::RgbImage;
-use serde::Serialize;
-use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "gpu")]
 thread_local! {
@@ -166,4 +166,3 @@ pub fn loss_curves(alpha: f32, gamma: f32, beta: f32, x_max: f32, n: usize) -> R
     };
     Ok(serde_json::to_string(&curves).expect("curves serialise"))
 }
-

@@ -6,10 +6,10 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{KernelStatus, cpu_work, device, js_err, now, rgb_image, views};
-use crate::{checkpoint, kernels};
 use crate::data::{RawBox, validate_boxes};
 use crate::finetune::{FineTune, FineTuneOptions};
 use crate::train::StepLosses;
+use crate::{checkpoint, kernels};
 
 /// A fine-tuning session on one backend.
 #[wasm_bindgen]
@@ -94,7 +94,16 @@ impl WebTrainer {
     pub fn info(&self) -> String {
         let (train_images, held_out_images) = self.session.counts();
         let (step, steps) = self.session.progress();
-        let info = Info { classes: self.session.classes(), input_size: self.session.input_size(), train_images, held_out_images, step, steps, backend: &self.backend, kernels: KernelStatus::of(&self.session.model()) };
+        let info = Info {
+            classes: self.session.classes(),
+            input_size: self.session.input_size(),
+            train_images,
+            held_out_images,
+            step,
+            steps,
+            backend: &self.backend,
+            kernels: KernelStatus::of(&self.session.model()),
+        };
         serde_json::to_string(&info).expect("info serialises")
     }
 

@@ -41,7 +41,13 @@ pub fn run(args: &TrainArgs, seeds: &[u64], devs: &[Device], plan: &KernelPlan) 
         rows.push((name, reports));
     }
     let list = seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ");
-    println!("Ablation ({} preset, {} steps, seeds {list}, {} train / {} val images): mean ± sd over the seeds", args.preset, args.steps, data.train.len(), data.val.len());
+    println!(
+        "Ablation ({} preset, {} steps, seeds {list}, {} train / {} val images): mean ± sd over the seeds",
+        args.preset,
+        args.steps,
+        data.train.len(),
+        data.val.len()
+    );
     println!("{:<16} {:>15} {:>15} {:>15}", "", "AP", "AP50", "AP75");
     for (name, reports) in &rows {
         let column = |f: fn(&ApReport) -> Option<f32>| spread(&reports.iter().map(|r| f(r).unwrap_or(0.0)).collect::<Vec<_>>());

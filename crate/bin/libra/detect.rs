@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use libra_rcnn::checkpoint;
-use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::data::read_image_file;
 use libra_rcnn::infer::detect;
+use libra_rcnn::kernels::KernelPlan;
 
 use super::draw::draw_detections;
 

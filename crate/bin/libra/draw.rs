@@ -3,8 +3,7 @@
 use image::{Rgb, RgbImage};
 use libra_rcnn::infer::NamedDetection;
 
-const PALETTE: [[u8; 3]; 8] =
-    [[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230]];
+const PALETTE: [[u8; 3]; 8] = [[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230]];
 
 /// Outlines each detection, `thickness` px wide, clipped to the image.
 pub fn draw_detections(img: &mut RgbImage, dets: &[NamedDetection], thickness: u32) {

@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use libra_rcnn::checkpoint;
-use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::infer::evaluate_samples;
+use libra_rcnn::kernels::KernelPlan;
 
 use super::report::{print_header, print_report};
 use super::source::{self, Source};

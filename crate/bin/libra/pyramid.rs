@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Result;
 use burn::tensor::Device;
 use libra_rcnn::checkpoint;
-use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::data::read_image_file;
+use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::pyramid_view::{attention_map, pyramid_view};
 
 /// Prints the FPN, BFP and balanced maps of `image`, each as channel energy or as `channel`; the

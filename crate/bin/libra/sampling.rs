@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 use libra_rcnn::checkpoint;
-use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::data::read_image_file;
+use libra_rcnn::kernels::KernelPlan;
 use libra_rcnn::sampling_view::sampling_view;
 
 /// Prints the sampling view of `image` with GT `boxes` (JSON `[[x1, y1, x2, y2], ...]`, image

@@ -132,9 +132,8 @@ fn relabel(items: &mut [Annotated], from: &[String], to: &[String]) -> Result<()
     let map: Vec<Option<usize>> = from.iter().map(|name| to.iter().position(|t| t == name)).collect();
     for item in items {
         for label in item.labels.iter_mut().chain(item.crowd.iter_mut().map(|c| &mut c.label)) {
-            *label = map[*label].with_context(|| {
-                format!("{}: class {:?} is not one of the training data's classes ({})", item.image, from[*label], to.join(", "))
-            })?;
+            *label = map[*label]
+                .with_context(|| format!("{}: class {:?} is not one of the training data's classes ({})", item.image, from[*label], to.join(", ")))?;
         }
     }
     Ok(())

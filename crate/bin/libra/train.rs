@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use libra_rcnn::checkpoint;
-use libra_rcnn::config::{Balance, BackboneConfig, DetectorConfig};
+use libra_rcnn::config::{BackboneConfig, Balance, DetectorConfig};
 use libra_rcnn::data::augment::Augment;
 use libra_rcnn::eval::ApReport;
 use libra_rcnn::infer::evaluate_samples;
@@ -157,9 +157,8 @@ pub fn train_one(cfg: &DetectorConfig, a: &TrainArgs, data: &Data, devs: &[Devic
         trainer = trainer.with_devices(devs.iter().map(|d| d.clone().autodiff()).collect());
     }
     let mut run = Run::new(trainer, &data.train);
-    let bar = ProgressBar::new(a.steps as u64).with_style(
-        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}").expect("template"),
-    );
+    let bar = ProgressBar::new(a.steps as u64)
+        .with_style(ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}").expect("template"));
     bar.set_prefix(label.to_string());
     let start = Instant::now();
     let mut skipped = 0;

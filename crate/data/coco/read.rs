@@ -16,12 +16,7 @@ pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), Dat
         let (line, column) = (e.line(), e.column());
         let full = e.to_string();
         let suffix = format!(" at line {line} column {column}");
-        DataError::Json {
-            file: file.to_string(),
-            line,
-            column,
-            msg: full.strip_suffix(&suffix).unwrap_or(&full).to_string(),
-        }
+        DataError::Json { file: file.to_string(), line, column, msg: full.strip_suffix(&suffix).unwrap_or(&full).to_string() }
     })?;
 
     let mut categories: Vec<&CocoCategory> = coco.categories.iter().collect();
@@ -29,22 +24,14 @@ pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), Dat
     let mut label_of = HashMap::new();
     for (label, c) in categories.iter().enumerate() {
         if label_of.insert(c.id, label).is_some() {
-            return Err(DataError::DuplicateId {
-                file: file.to_string(),
-                what: "category",
-                id: c.id,
-            });
+            return Err(DataError::DuplicateId { file: file.to_string(), what: "category", id: c.id });
         }
     }
 
     let mut index_of = HashMap::new();
     for (i, img) in coco.images.iter().enumerate() {
         if index_of.insert(img.id, i).is_some() {
-            return Err(DataError::DuplicateId {
-                file: file.to_string(),
-                what: "image",
-                id: img.id,
-            });
+            return Err(DataError::DuplicateId { file: file.to_string(), what: "image", id: img.id });
         }
     }
 
@@ -57,38 +44,21 @@ pub fn parse_coco(json: &str, file: &str) -> Result<(Dataset, Vec<Warning>), Dat
             None => format!("annotation #{n}"),
         };
         let Some(&image) = index_of.get(&ann.image_id) else {
-            return Err(DataError::UnknownImage {
-                file: file.to_string(),
-                annotation: origin,
-                image_id: ann.image_id,
-            });
+            return Err(DataError::UnknownImage { file: file.to_string(), annotation: origin, image_id: ann.image_id });
         };
         let Some(&label) = label_of.get(&ann.category_id) else {
-            return Err(DataError::UnknownCategory {
-                file: file.to_string(),
-                annotation: origin,
-                category_id: ann.category_id,
-            });
+            return Err(DataError::UnknownCategory { file: file.to_string(), annotation: origin, category_id: ann.category_id });
         };
         let [x, y, w, h] = ann.bbox;
         let bbox = [x as f32, y as f32, (x + w) as f32, (y + h) as f32];
         if ann.iscrowd != 0 {
             if bbox.iter().any(|v| !v.is_finite()) {
-                return Err(DataError::NonFiniteBox {
-                    image: coco.images[image].file_name.clone(),
-                    origin,
-                    bbox,
-                });
+                return Err(DataError::NonFiniteBox { image: coco.images[image].file_name.clone(), origin, bbox });
             }
             crowd[image].push(Crowd { bbox, label });
             continue;
         }
-        raw[image].push(RawBox {
-            bbox,
-            label,
-            origin,
-            area: Some(ann.area.unwrap_or(w * h)),
-        });
+        raw[image].push(RawBox { bbox, label, origin, area: Some(ann.area.unwrap_or(w * h)) });
     }
 
     let items = coco
@@ -141,10 +111,7 @@ mod tests {
         assert_eq!((a.image.as_str(), a.width, a.height), ("a.jpg", 100, 80));
         // [10, 20, 30, 40] -> (10, 20, 40, 60); [90.5, 70, 20, 20] -> (90.5, 70, 110.5, 90),
         // clipped to the 100x80 image -> (90.5, 70, 100, 80).
-        assert_eq!(
-            a.boxes,
-            vec![[10.0, 20.0, 40.0, 60.0], [90.5, 70.0, 100.0, 80.0]]
-        );
+        assert_eq!(a.boxes, vec![[10.0, 20.0, 40.0, 60.0], [90.5, 70.0, 100.0, 80.0]]);
         assert_eq!(a.labels, vec![1, 0]);
         // id 1's `area`; id 2 has none: w * h of the box as given (not clipped).
         assert_eq!(a.areas, vec![1200.0, 400.0]);
@@ -153,52 +120,26 @@ mod tests {
         assert!(ds.items[1].boxes.is_empty());
         // Clipped (id 2), b.jpg background.
         assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(
-            matches!(&warnings[0], Warning::Clipped { origin, .. } if origin == "annotation id 2")
-        );
-        assert_eq!(
-            warnings[1],
-            Warning::NoBoxes {
-                image: "b.jpg".into()
-            }
-        );
+        assert!(matches!(&warnings[0], Warning::Clipped { origin, .. } if origin == "annotation id 2"));
+        assert_eq!(warnings[1], Warning::NoBoxes { image: "b.jpg".into() });
     }
 
     #[test]
     fn unknown_ids_are_errors_naming_them() {
         let bad_cat = SAMPLE.replace("\"category_id\": 18", "\"category_id\": 99");
         let msg = parse_coco(&bad_cat, "inst.json").unwrap_err().to_string();
-        assert!(
-            msg.contains("inst.json") && msg.contains("annotation id 1") && msg.contains("99"),
-            "{msg}"
-        );
+        assert!(msg.contains("inst.json") && msg.contains("annotation id 1") && msg.contains("99"), "{msg}");
 
-        let bad_img = SAMPLE.replace(
-            "\"image_id\": 42, \"category_id\": 18",
-            "\"image_id\": 5, \"category_id\": 18",
-        );
+        let bad_img = SAMPLE.replace("\"image_id\": 42, \"category_id\": 18", "\"image_id\": 5, \"category_id\": 18");
         let err = parse_coco(&bad_img, "inst.json").unwrap_err();
-        assert!(
-            matches!(err, DataError::UnknownImage { image_id: 5, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, DataError::UnknownImage { image_id: 5, .. }), "{err}");
     }
 
     #[test]
     fn duplicate_ids_are_errors() {
         let dup = SAMPLE.replace("\"id\": 7,", "\"id\": 42,");
         let err = parse_coco(&dup, "inst.json").unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::DuplicateId {
-                    what: "image",
-                    id: 42,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, DataError::DuplicateId { what: "image", id: 42, .. }), "{err}");
     }
 
     #[test]
@@ -207,9 +148,7 @@ mod tests {
         let broken = "{\n  \"categories\": [],\n  \"images\": [}\n";
         let err = parse_coco(broken, "broken.json").unwrap_err();
         match &err {
-            DataError::Json {
-                file, line, column, ..
-            } => {
+            DataError::Json { file, line, column, .. } => {
                 assert_eq!((file.as_str(), *line, *column), ("broken.json", 3, 14));
             }
             other => panic!("unexpected {other}"),

@@ -13,22 +13,11 @@ pub fn to_coco_json(data: &Dataset) -> Result<String, DataError> {
     let mut coco = CocoFile {
         images: Vec::with_capacity(data.items.len()),
         annotations: Vec::new(),
-        categories: (0..)
-            .zip(&data.classes)
-            .map(|(i, name)| CocoCategory {
-                id: i + 1,
-                name: name.clone(),
-            })
-            .collect(),
+        categories: (0..).zip(&data.classes).map(|(i, name)| CocoCategory { id: i + 1, name: name.clone() }).collect(),
     };
     for (image_id, item) in (1..).zip(&data.items) {
         item.check(data.classes.len())?;
-        coco.images.push(CocoImage {
-            id: image_id,
-            file_name: item.image.clone(),
-            width: item.width,
-            height: item.height,
-        });
+        coco.images.push(CocoImage { id: image_id, file_name: item.image.clone(), width: item.width, height: item.height });
         let boxes = item.boxes.iter().zip(&item.labels).enumerate().map(|(i, (b, &l))| (b, l, item.areas.get(i).copied(), 0));
         let crowd = item.crowd.iter().map(|c| (&c.bbox, c.label, None, 1));
         for (b, label, area, iscrowd) in boxes.chain(crowd) {
@@ -43,12 +32,7 @@ pub fn to_coco_json(data: &Dataset) -> Result<String, DataError> {
             });
         }
     }
-    serde_json::to_string(&coco).map_err(|e| DataError::Json {
-        file: "<COCO output>".to_string(),
-        line: e.line(),
-        column: e.column(),
-        msg: e.to_string(),
-    })
+    serde_json::to_string(&coco).map_err(|e| DataError::Json { file: "<COCO output>".to_string(), line: e.line(), column: e.column(), msg: e.to_string() })
 }
 
 #[cfg(test)]
@@ -72,26 +56,13 @@ mod tests {
                     areas: vec![0.5, 1e4],
                     crowd: vec![Crowd { bbox: [100.0, 100.0, 300.0, 200.5], label: 0 }],
                 },
-                Annotated {
-                    image: "empty.png".into(),
-                    width: 10,
-                    height: 20,
-                    boxes: vec![],
-                    labels: vec![],
-                    areas: vec![],
-                    crowd: vec![],
-                },
+                Annotated { image: "empty.png".into(), width: 10, height: 20, boxes: vec![], labels: vec![], areas: vec![], crowd: vec![] },
             ],
         };
         let json = to_coco_json(&ds).unwrap();
         let (back, warnings) = parse_coco(&json, "out.json").unwrap();
         assert_eq!(back, ds);
-        assert_eq!(
-            warnings,
-            vec![Warning::NoBoxes {
-                image: "empty.png".into()
-            }]
-        );
+        assert_eq!(warnings, vec![Warning::NoBoxes { image: "empty.png".into() }]);
     }
 
     #[test]
@@ -108,9 +79,6 @@ mod tests {
                 crowd: vec![],
             }],
         };
-        assert!(matches!(
-            to_coco_json(&ds),
-            Err(DataError::LabelOutOfRange { label: 1, .. })
-        ));
+        assert!(matches!(to_coco_json(&ds), Err(DataError::LabelOutOfRange { label: 1, .. })));
     }
 }

@@ -27,54 +27,29 @@ pub struct SceneConfig {
 
 impl Default for SceneConfig {
     fn default() -> Self {
-        Self {
-            width: 320,
-            height: 240,
-            min_objects: 1,
-            max_objects: 6,
-            min_size: 16,
-            max_size: 96,
-            max_aspect: 1.6,
-            classes: SCENE_CLASSES.len(),
-        }
+        Self { width: 320, height: 240, min_objects: 1, max_objects: 6, min_size: 16, max_size: 96, max_aspect: 1.6, classes: SCENE_CLASSES.len() }
     }
 }
 
 impl SceneConfig {
     /// Class names of the labels this config produces.
     pub fn class_names(&self) -> Vec<String> {
-        SCENE_CLASSES[..self.classes.min(SCENE_CLASSES.len())]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        SCENE_CLASSES[..self.classes.min(SCENE_CLASSES.len())].iter().map(|s| s.to_string()).collect()
     }
 
     pub(super) fn check(&self) -> Result<(), DataError> {
         let err = |msg: String| Err(DataError::SceneConfig(msg));
         if self.classes == 0 || self.classes > SCENE_CLASSES.len() {
-            return err(format!(
-                "classes = {}, want 1..={}",
-                self.classes,
-                SCENE_CLASSES.len()
-            ));
+            return err(format!("classes = {}, want 1..={}", self.classes, SCENE_CLASSES.len()));
         }
         if self.min_objects > self.max_objects {
-            return err(format!(
-                "min_objects {} > max_objects {}",
-                self.min_objects, self.max_objects
-            ));
+            return err(format!("min_objects {} > max_objects {}", self.min_objects, self.max_objects));
         }
         if self.min_size < 4 || self.min_size > self.max_size {
-            return err(format!(
-                "sizes {}..={}, want 4 <= min <= max",
-                self.min_size, self.max_size
-            ));
+            return err(format!("sizes {}..={}, want 4 <= min <= max", self.min_size, self.max_size));
         }
         if self.max_size as f32 * SQRT_2 > self.width.min(self.height) as f32 {
-            return err(format!(
-                "max_size {} * sqrt(2) does not fit in {}x{}",
-                self.max_size, self.width, self.height
-            ));
+            return err(format!("max_size {} * sqrt(2) does not fit in {}x{}", self.max_size, self.width, self.height));
         }
         if !(self.max_aspect >= 1.0 && self.max_aspect.is_finite()) {
             return err(format!("max_aspect {} < 1", self.max_aspect));
@@ -92,45 +67,16 @@ mod tests {
     fn bad_configs_are_errors() {
         let ok = SceneConfig::default();
         for bad in [
-            SceneConfig {
-                classes: 0,
-                ..ok.clone()
-            },
-            SceneConfig {
-                classes: 7,
-                ..ok.clone()
-            },
-            SceneConfig {
-                min_objects: 3,
-                max_objects: 2,
-                ..ok.clone()
-            },
-            SceneConfig {
-                min_size: 3,
-                ..ok.clone()
-            },
-            SceneConfig {
-                min_size: 50,
-                max_size: 40,
-                ..ok.clone()
-            },
-            SceneConfig {
-                max_size: 200,
-                ..ok.clone()
-            }, // 200 * 1.414 > 240
-            SceneConfig {
-                max_aspect: 0.5,
-                ..ok.clone()
-            },
-            SceneConfig {
-                max_aspect: f32::NAN,
-                ..ok.clone()
-            },
+            SceneConfig { classes: 0, ..ok.clone() },
+            SceneConfig { classes: 7, ..ok.clone() },
+            SceneConfig { min_objects: 3, max_objects: 2, ..ok.clone() },
+            SceneConfig { min_size: 3, ..ok.clone() },
+            SceneConfig { min_size: 50, max_size: 40, ..ok.clone() },
+            SceneConfig { max_size: 200, ..ok.clone() }, // 200 * 1.414 > 240
+            SceneConfig { max_aspect: 0.5, ..ok.clone() },
+            SceneConfig { max_aspect: f32::NAN, ..ok.clone() },
         ] {
-            assert!(
-                matches!(generate_scene(&bad, 0), Err(DataError::SceneConfig(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(generate_scene(&bad, 0), Err(DataError::SceneConfig(_))), "{bad:?}");
         }
     }
 }

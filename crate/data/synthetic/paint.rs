@@ -29,10 +29,7 @@ pub(super) fn paint_background(buf: &mut [[f32; 3]], cfg: &SceneConfig, kind: us
     let period = rng.random_range(6.0..40.0);
     let phase = rng.random_range(0.0..period);
     let cell = rng.random_range(8..=48u32) as usize;
-    let (ox, oy) = (
-        rng.random_range(0..cell as u32) as usize,
-        rng.random_range(0..cell as u32) as usize,
-    );
+    let (ox, oy) = (rng.random_range(0..cell as u32) as usize, rng.random_range(0..cell as u32) as usize);
     // Value-noise lattice (kind 3): one random value per `lcell` pixels, +2 for the edge.
     let lcell = rng.random_range(16..=64u32) as usize;
     let (gw, gh) = (w / lcell + 2, h / lcell + 2);
@@ -43,8 +40,7 @@ pub(super) fn paint_background(buf: &mut [[f32; 3]], cfg: &SceneConfig, kind: us
             let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
             let t = match kind {
                 0 => ((fx * ca + fy * sa) / diag).clamp(0.0, 1.0),
-                1 => (((fx * ca + fy * sa + phase) / (period / 2.0)).floor() as i64).rem_euclid(2)
-                    as f32,
+                1 => (((fx * ca + fy * sa + phase) / (period / 2.0)).floor() as i64).rem_euclid(2) as f32,
                 2 => (((x + ox) / cell + (y + oy) / cell) % 2) as f32,
                 _ => {
                     let (gx, gy) = (fx / lcell as f32, fy / lcell as f32);
@@ -100,10 +96,7 @@ pub(super) fn paint_distractors(buf: &mut [[f32; 3]], cfg: &SceneConfig, rng: &m
             })
         };
         for (i, p) in buf.iter_mut().enumerate() {
-            let (x, y) = (
-                (i % cfg.width as usize) as f32 + 0.5,
-                (i / cfg.width as usize) as f32 + 0.5,
-            );
+            let (x, y) = ((i % cfg.width as usize) as f32 + 0.5, (i / cfg.width as usize) as f32 + 0.5);
             if inside(x, y) {
                 *p = colour;
             }
@@ -114,10 +107,7 @@ pub(super) fn paint_distractors(buf: &mut [[f32; 3]], cfg: &SceneConfig, rng: &m
 /// A colour far (RGB distance >= 80) from nearly all pixels the object covers: the first of
 /// 24 random candidates with < 2 % close pixels, else the candidate with the fewest.
 pub(super) fn contrasting_colour(buf: &[[f32; 3]], width: u32, obj: &Object, rng: &mut ChaCha8Rng) -> [u8; 3] {
-    let under: Vec<[f32; 3]> = obj
-        .pixels()
-        .map(|(x, y)| buf[(y * width + x) as usize])
-        .collect();
+    let under: Vec<[f32; 3]> = obj.pixels().map(|(x, y)| buf[(y * width + x) as usize]).collect();
     let step = under.len().div_ceil(512).max(1);
     let sample: Vec<&[f32; 3]> = under.iter().step_by(step).collect();
     let mut best = ([0u8; 3], usize::MAX);
@@ -152,17 +142,11 @@ mod tests {
         // must be >= 80 (RGB distance) from both. Balls of radius 80 around a and b cover
         // roughly 10-25 % of the RGB cube, so a random pick would fail some of the 60 cases.
         let (width, height) = (20u32, 20u32);
-        let obj = Object {
-            class: 0,
-            bbox: [0, 0, width, height],
-            mask: vec![true; 400],
-        };
+        let obj = Object { class: 0, bbox: [0, 0, width, height], mask: vec![true; 400] };
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for _ in 0..60 {
             let (a, b) = (random_colour(&mut rng), random_colour(&mut rng));
-            let buf: Vec<[f32; 3]> = (0..width * height)
-                .map(|i| if i % 2 == 0 { a } else { b })
-                .collect();
+            let buf: Vec<[f32; 3]> = (0..width * height).map(|i| if i % 2 == 0 { a } else { b }).collect();
             let c = contrasting_colour(&buf, width, &obj, &mut rng).map(f32::from);
             let dist = |p: [f32; 3]| (0..3).map(|k| (p[k] - c[k]).powi(2)).sum::<f32>().sqrt();
             assert!(dist(a) >= 80.0 && dist(b) >= 80.0, "{c:?} vs {a:?}, {b:?}");

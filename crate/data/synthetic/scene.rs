@@ -28,12 +28,8 @@ pub fn generate_scene(cfg: &SceneConfig, seed: u64) -> Result<(RgbImage, Annotat
 
 /// Whether a new box overlaps an existing one too much (IoU > 0.3 or > half the smaller box).
 fn too_close(a: &Object, b: &Object) -> bool {
-    let iw = a.bbox[2]
-        .min(b.bbox[2])
-        .saturating_sub(a.bbox[0].max(b.bbox[0]));
-    let ih = a.bbox[3]
-        .min(b.bbox[3])
-        .saturating_sub(a.bbox[1].max(b.bbox[1]));
+    let iw = a.bbox[2].min(b.bbox[2]).saturating_sub(a.bbox[0].max(b.bbox[0]));
+    let ih = a.bbox[3].min(b.bbox[3]).saturating_sub(a.bbox[1].max(b.bbox[1]));
     let inter = (iw * ih) as f32;
     let (aa, ab) = (a.area(), b.area());
     inter / (aa + ab - inter) > 0.3 || inter > 0.5 * aa.min(ab)
@@ -111,31 +107,15 @@ mod tests {
             let (image, objects) = render(&cfg, seed);
             for (i, obj) in objects.iter().enumerate() {
                 let [x1, y1, x2, y2] = obj.bbox;
-                assert!(
-                    x1 < x2 && y1 < y2 && x2 <= cfg.width && y2 <= cfg.height,
-                    "seed {seed}: {:?}",
-                    obj.bbox
-                );
+                assert!(x1 < x2 && y1 < y2 && x2 <= cfg.width && y2 <= cfg.height, "seed {seed}: {:?}", obj.bbox);
                 let px: Vec<(u32, u32)> = obj.pixels().collect();
                 // Tight: some shape pixel on each edge row/column of the box.
-                assert!(
-                    px.iter().any(|p| p.1 == y1) && px.iter().any(|p| p.1 == y2 - 1),
-                    "seed {seed} obj {i}"
-                );
-                assert!(
-                    px.iter().any(|p| p.0 == x1) && px.iter().any(|p| p.0 == x2 - 1),
-                    "seed {seed} obj {i}"
-                );
+                assert!(px.iter().any(|p| p.1 == y1) && px.iter().any(|p| p.1 == y2 - 1), "seed {seed} obj {i}");
+                assert!(px.iter().any(|p| p.0 == x1) && px.iter().any(|p| p.0 == x2 - 1), "seed {seed} obj {i}");
                 // Not covered by a later object: every pixel shows the same solid colour.
-                if objects[i + 1..]
-                    .iter()
-                    .all(|o| !boxes_meet(o.bbox, obj.bbox))
-                {
+                if objects[i + 1..].iter().all(|o| !boxes_meet(o.bbox, obj.bbox)) {
                     let c = image.get_pixel(px[0].0, px[0].1);
-                    assert!(
-                        px.iter().all(|&(x, y)| image.get_pixel(x, y) == c),
-                        "seed {seed} obj {i}"
-                    );
+                    assert!(px.iter().all(|&(x, y)| image.get_pixel(x, y) == c), "seed {seed} obj {i}");
                 }
             }
         }
@@ -143,21 +123,14 @@ mod tests {
 
     #[test]
     fn placements_respect_overlap_limit_and_counts() {
-        let cfg = SceneConfig {
-            min_objects: 2,
-            max_objects: 5,
-            ..SceneConfig::default()
-        };
+        let cfg = SceneConfig { min_objects: 2, max_objects: 5, ..SceneConfig::default() };
         for seed in 0..30 {
             let (_, a) = generate_scene(&cfg, seed).unwrap();
             assert!(a.boxes.len() <= 5, "seed {seed}");
             assert_eq!(a.boxes.len(), a.labels.len());
             for i in 0..a.boxes.len() {
                 for j in 0..i {
-                    assert!(
-                        iou(a.boxes[i], a.boxes[j]) <= 0.3,
-                        "seed {seed}: {i} vs {j}"
-                    );
+                    assert!(iou(a.boxes[i], a.boxes[j]) <= 0.3, "seed {seed}: {i} vs {j}");
                 }
             }
         }
@@ -165,10 +138,7 @@ mod tests {
 
     #[test]
     fn labels_cover_exactly_the_configured_classes() {
-        let cfg = SceneConfig {
-            classes: 3,
-            ..SceneConfig::default()
-        };
+        let cfg = SceneConfig { classes: 3, ..SceneConfig::default() };
         assert_eq!(cfg.class_names(), vec!["ellipse", "rectangle", "triangle"]);
         let mut seen = [false; 6];
         for seed in 0..30 {

@@ -76,11 +76,7 @@ impl Object {
     pub(super) fn pixels(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         let [x1, y1, x2, _] = self.bbox;
         let w = (x2 - x1) as usize;
-        self.mask
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| **m)
-            .map(move |(i, _)| (x1 + (i % w) as u32, y1 + (i / w) as u32))
+        self.mask.iter().enumerate().filter(|(_, m)| **m).map(move |(i, _)| (x1 + (i % w) as u32, y1 + (i / w) as u32))
     }
 }
 
@@ -108,22 +104,14 @@ pub(super) fn rasterise(shape: &Shape, cfg: &SceneConfig) -> Option<Object> {
     for (x, y) in hits {
         mask[(y - by1) as usize * w + (x - bx1) as usize] = true;
     }
-    Some(Object {
-        class: shape.class,
-        bbox: [bx1, by1, bx2, by2],
-        mask,
-    })
+    Some(Object { class: shape.class, bbox: [bx1, by1, bx2, by2], mask })
 }
 
 pub(super) fn random_shape(cfg: &SceneConfig, rng: &mut ChaCha8Rng) -> Shape {
     let class = rng.random_range(0..cfg.classes as u32) as usize;
     let size = rng.random_range(cfg.min_size..=cfg.max_size) as f32;
     let aspect = rng.random_range(1.0..=cfg.max_aspect);
-    let (w, h) = if rng.random_bool(0.5) {
-        (size, size / aspect)
-    } else {
-        (size / aspect, size)
-    };
+    let (w, h) = if rng.random_bool(0.5) { (size, size / aspect) } else { (size / aspect, size) };
     let (rx, ry) = (w / 2.0, h / 2.0);
     let reach = rx.hypot(ry);
     let angle = rng.random_range(0.0..TAU);
@@ -155,21 +143,12 @@ mod tests {
     fn rasterised_box_equals_brute_force_bounds() {
         // Scan the whole image with `contains` (no reach window, no cropping) and compare the
         // pixel bounds and pixel set with `rasterise`.
-        let cfg = SceneConfig {
-            width: 96,
-            height: 96,
-            min_size: 4,
-            max_size: 60,
-            max_aspect: 3.0,
-            ..SceneConfig::default()
-        };
+        let cfg = SceneConfig { width: 96, height: 96, min_size: 4, max_size: 60, max_aspect: 3.0, ..SceneConfig::default() };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for _ in 0..200 {
             let shape = random_shape(&cfg, &mut rng);
-            let inside: Vec<(u32, u32)> = (0..cfg.height)
-                .flat_map(|y| (0..cfg.width).map(move |x| (x, y)))
-                .filter(|&(x, y)| shape.contains(x as f32 + 0.5, y as f32 + 0.5))
-                .collect();
+            let inside: Vec<(u32, u32)> =
+                (0..cfg.height).flat_map(|y| (0..cfg.width).map(move |x| (x, y))).filter(|&(x, y)| shape.contains(x as f32 + 0.5, y as f32 + 0.5)).collect();
             let Some(obj) = rasterise(&shape, &cfg) else {
                 assert!(inside.is_empty());
                 continue;

@@ -21,10 +21,7 @@ impl VocClasses {
 
     /// Starts empty; every new name is appended (first-seen order over files and objects).
     pub fn collect() -> Self {
-        Self {
-            names: Vec::new(),
-            grow: true,
-        }
+        Self { names: Vec::new(), grow: true }
     }
 
     /// Class names so far (label i is `names()[i]`).
@@ -37,11 +34,7 @@ impl VocClasses {
             return Ok(i);
         }
         if !self.grow {
-            return Err(DataError::UnknownClass {
-                file: file.to_string(),
-                object: object.to_string(),
-                name: name.to_string(),
-            });
+            return Err(DataError::UnknownClass { file: file.to_string(), object: object.to_string(), name: name.to_string() });
         }
         self.names.push(name.to_string());
         Ok(self.names.len() - 1)
@@ -51,51 +44,22 @@ impl VocClasses {
 /// Parses one VOC XML annotation; `file` labels errors. Object names are trimmed.
 /// With `keep_difficult = false`, objects with `<difficult>1</difficult>` are skipped
 /// ([`SkipReason::Difficult`]); otherwise they are kept as ordinary boxes.
-pub fn parse_voc(
-    xml: &str,
-    file: &str,
-    classes: &mut VocClasses,
-    keep_difficult: bool,
-) -> Result<(Annotated, Vec<Warning>), DataError> {
-    let ann: VocAnnotation = quick_xml::de::from_str(xml).map_err(|e| DataError::Xml {
-        file: file.to_string(),
-        msg: e.to_string(),
-    })?;
+pub fn parse_voc(xml: &str, file: &str, classes: &mut VocClasses, keep_difficult: bool) -> Result<(Annotated, Vec<Warning>), DataError> {
+    let ann: VocAnnotation = quick_xml::de::from_str(xml).map_err(|e| DataError::Xml { file: file.to_string(), msg: e.to_string() })?;
     let mut warnings = Vec::new();
     let mut raw = Vec::with_capacity(ann.objects.len());
     for (i, obj) in ann.objects.iter().enumerate() {
         let origin = format!("object {i} ({})", obj.name.trim());
         let label = classes.label(obj.name.trim(), file, &origin)?;
         let b = &obj.bndbox;
-        let bbox = [
-            (b.xmin - 1.0) as f32,
-            (b.ymin - 1.0) as f32,
-            b.xmax as f32,
-            b.ymax as f32,
-        ];
+        let bbox = [(b.xmin - 1.0) as f32, (b.ymin - 1.0) as f32, b.xmax as f32, b.ymax as f32];
         if obj.difficult != 0 && !keep_difficult {
-            warnings.push(Warning::Skipped {
-                image: ann.filename.clone(),
-                origin,
-                bbox,
-                reason: SkipReason::Difficult,
-            });
+            warnings.push(Warning::Skipped { image: ann.filename.clone(), origin, bbox, reason: SkipReason::Difficult });
             continue;
         }
-        raw.push(RawBox {
-            bbox,
-            label,
-            origin,
-            area: None,
-        });
+        raw.push(RawBox { bbox, label, origin, area: None });
     }
-    let item = validate_boxes(
-        &ann.filename,
-        ann.size.width,
-        ann.size.height,
-        raw,
-        &mut warnings,
-    )?;
+    let item = validate_boxes(&ann.filename, ann.size.width, ann.size.height, raw, &mut warnings)?;
     Ok((item, warnings))
 }
 
@@ -112,27 +76,12 @@ pub fn parse_voc_dataset<'a>(
         items.push(item);
         warnings.extend(w);
     }
-    Ok((
-        Dataset {
-            classes: classes.names,
-            items,
-        },
-        warnings,
-    ))
+    Ok((Dataset { classes: classes.names, items }, warnings))
 }
 
 /// Reads one VOC XML file (thin wrapper over [`parse_voc`]).
-pub fn read_voc_file(
-    path: &Path,
-    classes: &mut VocClasses,
-    keep_difficult: bool,
-) -> Result<(Annotated, Vec<Warning>), DataError> {
-    parse_voc(
-        &read_text(path)?,
-        &path.display().to_string(),
-        classes,
-        keep_difficult,
-    )
+pub fn read_voc_file(path: &Path, classes: &mut VocClasses, keep_difficult: bool) -> Result<(Annotated, Vec<Warning>), DataError> {
+    parse_voc(&read_text(path)?, &path.display().to_string(), classes, keep_difficult)
 }
 
 #[cfg(test)]
@@ -163,15 +112,9 @@ mod tests {
     fn reads_objects_with_one_based_conversion() {
         let mut classes = VocClasses::fixed(names(&["person", "chair"]));
         let (a, w) = parse_voc(SAMPLE, "000005.xml", &mut classes, true).unwrap();
-        assert_eq!(
-            (a.image.as_str(), a.width, a.height),
-            ("000005.jpg", 500, 375)
-        );
+        assert_eq!((a.image.as_str(), a.width, a.height), ("000005.jpg", 500, 375));
         // chair: (263 - 1, 211 - 1, 324, 339); person: (1 - 1, 1.5 - 1, 500, 375) = whole width.
-        assert_eq!(
-            a.boxes,
-            vec![[262.0, 210.0, 324.0, 339.0], [0.0, 0.5, 500.0, 375.0]]
-        );
+        assert_eq!(a.boxes, vec![[262.0, 210.0, 324.0, 339.0], [0.0, 0.5, 500.0, 375.0]]);
         assert_eq!(a.labels, vec![1, 0]);
         assert!(w.is_empty(), "{w:?}");
     }
@@ -181,39 +124,20 @@ mod tests {
         let mut classes = VocClasses::fixed(names(&["person", "chair"]));
         let (a, w) = parse_voc(SAMPLE, "000005.xml", &mut classes, false).unwrap();
         assert_eq!(a.labels, vec![1]);
-        assert!(
-            matches!(
-                &w[..],
-                [Warning::Skipped {
-                    reason: SkipReason::Difficult,
-                    ..
-                }]
-            ),
-            "{w:?}"
-        );
+        assert!(matches!(&w[..], [Warning::Skipped { reason: SkipReason::Difficult, .. }]), "{w:?}");
     }
 
     #[test]
     fn unknown_class_is_an_error_naming_it() {
         let mut classes = VocClasses::fixed(names(&["person"]));
-        let msg = parse_voc(SAMPLE, "000005.xml", &mut classes, true)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("000005.xml") && msg.contains("\"chair\"") && msg.contains("object 0"),
-            "{msg}"
-        );
+        let msg = parse_voc(SAMPLE, "000005.xml", &mut classes, true).unwrap_err().to_string();
+        assert!(msg.contains("000005.xml") && msg.contains("\"chair\"") && msg.contains("object 0"), "{msg}");
     }
 
     #[test]
     fn collect_mode_assigns_labels_in_first_seen_order() {
         let other = SAMPLE.replace("chair", "dog");
-        let (ds, _) = parse_voc_dataset(
-            [("a.xml", SAMPLE), ("b.xml", other.as_str())],
-            VocClasses::collect(),
-            true,
-        )
-        .unwrap();
+        let (ds, _) = parse_voc_dataset([("a.xml", SAMPLE), ("b.xml", other.as_str())], VocClasses::collect(), true).unwrap();
         // a.xml: chair (0), person (1); b.xml: dog (2), person (1).
         assert_eq!(ds.classes, names(&["chair", "person", "dog"]));
         assert_eq!(ds.items[0].labels, vec![0, 1]);
@@ -225,10 +149,7 @@ mod tests {
         let mut classes = VocClasses::collect();
         let broken = SAMPLE.replace("</size>", "");
         let err = parse_voc(&broken, "bad.xml", &mut classes, true).unwrap_err();
-        assert!(
-            matches!(&err, DataError::Xml { file, .. } if file == "bad.xml"),
-            "{err}"
-        );
+        assert!(matches!(&err, DataError::Xml { file, .. } if file == "bad.xml"), "{err}");
 
         let nan = SAMPLE.replace("<xmin>263</xmin>", "<xmin>NaN</xmin>");
         let err = parse_voc(&nan, "nan.xml", &mut classes, true).unwrap_err();

@@ -12,37 +12,21 @@ pub fn to_voc_xml(item: &Annotated, classes: &[String]) -> Result<String, DataEr
     item.check(classes.len())?;
     let ann = VocAnnotation {
         filename: item.image.clone(),
-        size: VocSize {
-            width: item.width,
-            height: item.height,
-            depth: 3,
-        },
+        size: VocSize { width: item.width, height: item.height, depth: 3 },
         objects: item
             .boxes
             .iter()
             .zip(&item.labels)
             .map(|(b, &label)| {
                 let [x1, y1, x2, y2] = b.map(f64::from);
-                VocObject {
-                    name: classes[label].clone(),
-                    difficult: 0,
-                    bndbox: VocBndBox {
-                        xmin: x1 + 1.0,
-                        ymin: y1 + 1.0,
-                        xmax: x2,
-                        ymax: y2,
-                    },
-                }
+                VocObject { name: classes[label].clone(), difficult: 0, bndbox: VocBndBox { xmin: x1 + 1.0, ymin: y1 + 1.0, xmax: x2, ymax: y2 } }
             })
             .collect(),
     };
     let mut out = String::new();
     let mut ser = quick_xml::se::Serializer::new(&mut out);
     ser.indent(' ', 2);
-    ann.serialize(ser).map_err(|e| DataError::Xml {
-        file: item.image.clone(),
-        msg: e.to_string(),
-    })?;
+    ann.serialize(ser).map_err(|e| DataError::Xml { file: item.image.clone(), msg: e.to_string() })?;
     out.push('\n');
     Ok(out)
 }

@@ -28,9 +28,7 @@ pub struct Published {
 /// True for a file name with a content hash (`libra_rcnn_bg.<16 hex>.wasm[.br|.gz]`): such a
 /// file never changes, so it may be cached for good.
 pub fn is_hashed(name: &str) -> bool {
-    name.strip_prefix(STEM)
-        .and_then(|rest| rest.split('.').next())
-        .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    name.strip_prefix(STEM).and_then(|rest| rest.split('.').next()).is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Renames wasm-bindgen's `libra_rcnn_bg.wasm` in `pkg` to its hashed name, writes `.br` and

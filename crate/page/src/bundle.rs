@@ -102,7 +102,18 @@ mod tests {
         std::fs::write(out.join("keep.txt"), "the user's").unwrap();
         let root = crate::project_root();
         write(&root, &pkg, &out).unwrap();
-        for file in ["index.html", "bench.html", "_headers", "web/app.js", "web/worker.js", "web/models/default.lrc", "web/samples/annotations.json", "pkg/libra_rcnn.js", "pkg/wasm.json", "keep.txt"] {
+        for file in [
+            "index.html",
+            "bench.html",
+            "_headers",
+            "web/app.js",
+            "web/worker.js",
+            "web/models/default.lrc",
+            "web/samples/annotations.json",
+            "pkg/libra_rcnn.js",
+            "pkg/wasm.json",
+            "keep.txt",
+        ] {
             assert!(out.join(file).is_file(), "{file} missing");
         }
         for ext in ["", ".br", ".gz"] {

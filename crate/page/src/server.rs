@@ -57,9 +57,9 @@ pub fn serve(root: &Path, pkg: &Path, port: u16) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpStream};
+    use std::path::PathBuf;
     use std::time::Duration;
 
     /// Starts the router on a free port in a background thread, serving `pkg` as `/pkg`.
@@ -110,7 +110,14 @@ mod tests {
     fn serves_the_page_files_with_their_types_and_refuses_others() {
         let addr = start(test_pkg());
         let get = |path: &str| get_on(&mut TcpStream::connect(addr).unwrap(), path);
-        for (path, mime) in [("/", "text/html"), ("/index.html", "text/html"), ("/bench.html", "text/html"), ("/web/app.js", "text/javascript"), ("/web/style.css", "text/css"), ("/pkg/wasm.json", "application/json")] {
+        for (path, mime) in [
+            ("/", "text/html"),
+            ("/index.html", "text/html"),
+            ("/bench.html", "text/html"),
+            ("/web/app.js", "text/javascript"),
+            ("/web/style.css", "text/css"),
+            ("/pkg/wasm.json", "application/json"),
+        ] {
             let head = get(path);
             assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
             assert!(head.contains(&format!("content-type: {mime}")), "{path}: {head}");

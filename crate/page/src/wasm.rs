@@ -53,14 +53,22 @@ pub const THREADS: &str = "threads";
 /// nightly-2025-10-03 rustc no longer links a shared memory for `+atomics` by itself
 /// (rust-lang/rust#147225): without these link flags the memory cannot be sent to the workers.
 const THREADS_RUSTFLAGS: &[&str] = &[
-    "-C", "target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128",
-    "-C", "link-arg=--shared-memory",
-    "-C", "link-arg=--import-memory",
-    "-C", "link-arg=--max-memory=4294967296",
-    "-C", "link-arg=--export=__wasm_init_tls",
-    "-C", "link-arg=--export=__tls_size",
-    "-C", "link-arg=--export=__tls_align",
-    "-C", "link-arg=--export=__tls_base",
+    "-C",
+    "target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128",
+    "-C",
+    "link-arg=--shared-memory",
+    "-C",
+    "link-arg=--import-memory",
+    "-C",
+    "link-arg=--max-memory=4294967296",
+    "-C",
+    "link-arg=--export=__wasm_init_tls",
+    "-C",
+    "link-arg=--export=__tls_size",
+    "-C",
+    "link-arg=--export=__tls_align",
+    "-C",
+    "link-arg=--export=__tls_base",
 ];
 
 fn cargo() -> std::ffi::OsString {
