@@ -11,8 +11,8 @@ const DEFAULT_MODEL_LABEL = 'default (browser preset, generated-scene shapes)';
 /**
  * Starts a detector worker, loads `bytes` (an ArrayBuffer of a .lrc or .safetensors checkpoint; a
  * copy is sent) and, on WebGPU, warms the shaders up; where WebGPU fails to load the model, starts
- * a fresh worker on the CPU with the reason. Resolves with {client, backend, info, download}; on
- * failure the worker is stopped and the error (WorkerDied if it died) is thrown.
+ * a fresh worker on the CPU with the reason. Resolves with {client, backend, info, download,
+ * gpuFailed: true if so}; on failure the worker is stopped and the error (WorkerDied if it died) is thrown.
  */
 export async function startDetector(options) {
   const { bytes, backend, cpuReason, initTimeoutMs, warmupTimeoutMs, onProgress } = options;
@@ -24,7 +24,7 @@ export async function startDetector(options) {
     if (started.retryOnCpu) {
       client.terminate();
       onProgress?.(`${started.retryOnCpu}; starting on the CPU…`);
-      return startDetector({ ...options, backend: 'cpu', cpuReason: started.retryOnCpu });
+      return { ...(await startDetector({ ...options, backend: 'cpu', cpuReason: started.retryOnCpu })), gpuFailed: true };
     }
     if (started.backend.kind === 'webgpu') {
       onProgress?.('compiling the GPU shaders (a first detection on a grey picture)…');
@@ -141,7 +141,10 @@ export class DetectorEngine {
     });
   }
 
-  /** Starts a worker for `spec`; if WebGPU kills it, tries again on the CPU. Returns {client, backend, info, pref}. */
+  /**
+   * Starts a worker for `spec`; if WebGPU kills it, tries again on the CPU. Returns {client, backend, info, pref}:
+   * after WebGPU failed either way, `pref` is the CPU, so the next model does not try it again.
+   */
   async #bringUp(spec, pref) {
     try {
       const started = await startDetector({
@@ -152,7 +155,7 @@ export class DetectorEngine {
         warmupTimeoutMs: this.#options.warmupTimeoutMs,
         onProgress: (text) => this.#hooks.changed(text),
       });
-      return { ...started, pref };
+      return { ...started, pref: started.gpuFailed ? { backend: 'cpu', reason: started.backend.reason } : pref };
     } catch (e) {
       if (!(e instanceof WorkerDied) || pref.backend === 'cpu') throw e;
       this.#hooks.say(`WebGPU did not work here (${e.message}); starting on the CPU (WebAssembly) instead.`);

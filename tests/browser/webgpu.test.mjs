@@ -5,9 +5,10 @@
 // of a detection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   startServer, launch, onPage, waitForState, waitForMessage, backendOf, detectSample, nativeDetect, checkTimings,
-  assertSameAsNative, assertGroundTruth, TEST_TIMEOUT,
+  assertSameAsNative, assertGroundTruth, TEST_TIMEOUT, LOAD_MS, DEFAULT_MODEL,
 } from './harness.mjs';
 
 let server;
@@ -105,6 +106,17 @@ test('WebGPU fails to load the model: a fresh worker runs it on the CPU, saying 
       assert.match(wasmLoaded[0], /\/pkg\/threads\//, 'the CPU path runs the threaded build (cargo serve isolates the page)');
       const r = await detectSample(page);
       assertSameAsNative(assert, r.detections, native, 'CPU after WebGPU failed to load');
+
+      // The next model goes straight to the CPU: one new worker, no second WebGPU attempt.
+      const started = [];
+      page.on('worker', (w) => started.push(w.url()));
+      await page.setInputFiles('#model-input', { name: 'my-model.lrc', mimeType: 'application/octet-stream', buffer: readFileSync(DEFAULT_MODEL) });
+      await page.waitForFunction(() => /my-model/.test(document.getElementById('model-name')?.textContent ?? ''), null, { timeout: LOAD_MS, polling: 250 });
+      await waitForState(page, 'ready');
+      const after = await backendOf(page);
+      assert.equal(after?.kind, 'cpu');
+      assert.equal(after.reason, backend.reason, 'the next model keeps the reason WebGPU was left');
+      assert.equal(started.filter((u) => u.endsWith('/web/worker.js')).length, 1, `one new detector worker for the next model: ${started}`);
     });
   } finally {
     await context.close();
