@@ -4,28 +4,18 @@
 // per image natively) and the held-out AP50 before and after.
 //   node tests/kernels/bench-train.mjs [steps=30] [size=320] [backend=cpu|webgpu]
 // Needs `libra serve`'s build and the native CLI, as the browser tests do. A developer's tool, not a test.
-import { join } from 'node:path';
-import { startServer, launch, onNewPage, waitForState, sceneDataset, importDataset, trainToEnd, ARTIFACTS } from '../browser/harness.mjs';
+import { startServer, launch, onNewPage, waitForState, timedFineTune } from '../browser/harness.mjs';
 
 const [steps = '30', size = '320', backend = 'cpu'] = process.argv.slice(2);
-const PHOTOS = 20; // every 5th held out
-const BATCH = 2;
-
-const { files } = await sceneDataset(join(ARTIFACTS, 'bench-train-data'), { count: PHOTOS, size: 320, seed: 5, oneClass: true });
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const server = await startServer();
 const browser = await launch({ webgpu: backend === 'webgpu' });
 try {
   await onNewPage(browser, `${server.url}${backend === 'cpu' ? '?backend=cpu' : ''}`, 'bench-train', async (page) => {
     await waitForState(page, 'ready');
-    await importDataset(page, files, PHOTOS);
-    const t0 = Date.now();
-    const run = await trainToEnd(page, { size, steps, batch: String(BATCH), evalEvery: steps }, 60 * 60_000);
-    if (run.state !== 'done') throw new Error(`the run failed: ${run.error}`);
-    const ms = median(run.steps.slice(1).map((s) => s.ms)); // the first step also compiles and allocates
-    console.log(`${backend}, ${size} px, batch ${BATCH}, ${steps} steps: ${ms.toFixed(1)} ms per step (median after the first), ${(ms / BATCH).toFixed(1)} ms per image; `
-      + `${((Date.now() - t0) / 1000).toFixed(1)} s in all with ${run.evals.length} evaluations of ${run.evals[0]?.images} photos; held-out AP50 ${run.evals.map((e) => e.ap50.toFixed(3)).join(' -> ')}\n`
+    const { run, batch, msPerStep: ms, seconds } = await timedFineTune(page, { steps, size });
+    console.log(`${backend}, ${size} px, batch ${batch}, ${steps} steps: ${ms.toFixed(1)} ms per step (median after the first), ${(ms / batch).toFixed(1)} ms per image; `
+      + `${seconds.toFixed(1)} s in all with ${run.evals.length} evaluations of ${run.evals[0]?.images} photos; held-out AP50 ${run.evals.map((e) => e.ap50.toFixed(3)).join(' -> ')}\n`
       + await page.textContent('#train-status'));
   });
 } finally {

@@ -5,8 +5,7 @@
 // most self time over all of them. Function names need the page's wasm built with its name section:
 //   LIBRA_WASM_NAMES=1 cargo serve --build-only && node --experimental-websocket tests/kernels/profile-page.mjs [detect|train] [runs] [size]
 // (Node 22 has WebSocket without the flag.) A developer's tool, not a test.
-import { join } from 'node:path';
-import { startServer, launch, openPage, waitForState, sceneDataset, importDataset, trainToEnd, ARTIFACTS } from '../browser/harness.mjs';
+import { startServer, launch, openPage, waitForState, timedFineTune } from '../browser/harness.mjs';
 
 const [mode = 'detect', runs = '10', size = '320'] = process.argv.slice(2);
 if (!['detect', 'train'].includes(mode)) throw new Error(`the first argument is detect or train, not ${mode}`);
@@ -67,15 +66,10 @@ try {
     if (r.error) throw new Error(`the benchmark failed: ${r.error}`);
     console.log(`${size} px, CPU (${r.backend.runsOn}): median ${r.median.total_ms.toFixed(1)} ms per detection over ${runs} runs, sgemm ${r.sgemm.gflops.toFixed(1)} GFLOP/s`);
   } else {
-    const photos = 20;
-    const { files } = await sceneDataset(join(ARTIFACTS, 'bench-train-data'), { count: photos, size: 320, seed: 5, oneClass: true });
     const page = await openPage(browser, `${server.url}?backend=cpu`);
     await waitForState(page, 'ready');
-    await importDataset(page, files, photos);
-    const run = await trainToEnd(page, { size, steps: runs, batch: '2', evalEvery: runs }, 60 * 60_000);
-    if (run.state !== 'done') throw new Error(`the run failed: ${run.error}`);
-    const ms = run.steps.slice(1).map((s) => s.ms).sort((a, b) => a - b);
-    console.log(`${size} px, CPU: median ${ms[ms.length >> 1].toFixed(1)} ms per training step of 2 photos over ${runs} steps`);
+    const { batch, msPerStep } = await timedFineTune(page, { steps: runs, size });
+    console.log(`${size} px, CPU: median ${msPerStep.toFixed(1)} ms per training step of ${batch} photos over ${runs} steps`);
   }
   const self = new Map(); // function -> µs of self time, over all workers
   let busy = 0;

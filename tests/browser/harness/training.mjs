@@ -2,6 +2,7 @@
 // (window.libraTraining) and waiting on it.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ARTIFACTS } from './browser.mjs';
 import { libra } from './native.mjs';
 import { LOAD_MS } from './page.mjs';
 
@@ -55,4 +56,23 @@ export async function trainToEnd(page, { size, steps, batch, evalEvery, lr }, ms
   await page.click('#train-start');
   await waitTraining(page, 'the end of training', () => ['done', 'failed'].includes(window.libraTraining.state.runs.at(-1)?.state), undefined, ms);
   return (await training(page)).runs.at(-1);
+}
+
+/**
+ * The speed tools' fine-tuning (tests/kernels/bench-train.mjs, profile-page.mjs): the model loaded
+ * in `page` fine-tuned for `steps` steps of two photos at `size` px on 20 generated 320 px scenes
+ * of one new class (every 5th held out), AP50 measured at the end. Resolves to {run, batch,
+ * msPerStep: the median step after the first (which also compiles and allocates), seconds: from
+ * the start of training to its end, evaluations included}; a failed run throws.
+ */
+export async function timedFineTune(page, { steps, size }) {
+  const photos = 20;
+  const batch = 2;
+  const { files } = await sceneDataset(join(ARTIFACTS, 'bench-train-data'), { count: photos, size: 320, seed: 5, oneClass: true });
+  await importDataset(page, files, photos);
+  const t0 = Date.now();
+  const run = await trainToEnd(page, { size, steps, batch: String(batch), evalEvery: steps }, 60 * 60_000);
+  if (run.state !== 'done') throw new Error(`the run failed: ${run.error}`);
+  const ms = run.steps.slice(1).map((s) => s.ms).sort((a, b) => a - b);
+  return { run, batch, msPerStep: ms[ms.length >> 1], seconds: (Date.now() - t0) / 1000 };
 }
